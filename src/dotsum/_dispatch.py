@@ -1,0 +1,176 @@
+"""Compiled dispatch: everything about speed lives here.
+
+An :class:`Op` pairs a *rule* (operand shapes + static params -> :class:`Plan`) with two caches:
+
+* ``Op.plan`` memoises the rule (bounded LRU), so planning runs once per distinct call;
+* ``Op.__call__`` keeps a bounded dict from the call's key (operand shapes, static params,
+  ``precision``, ``preferred_element_type``) straight to the plan's jitted executor, so an eager
+  call on a cached plan costs a dict lookup on top of JAX's C++ dispatch.
+
+Keys are built with :func:`freeze`, which tells ``1`` from ``True`` and ``1.0`` (Python says they
+are equal), so a cached call never lets through a value the rule would reject.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from dotsum._errors import fail, type_name
+from dotsum._lower import executor
+from dotsum._plan import Plan
+
+PLAN_CACHE_SIZE = 4096
+CALL_CACHE_SIZE = 4096
+
+_OPS: weakref.WeakSet[Op] = weakref.WeakSet()
+
+
+def freeze(value: Any) -> Any:
+    """A hashable, type-faithful cache key for a static parameter (lists become tuples)."""
+    if value is None or type(value) is int:
+        return value
+    if isinstance(value, (list, tuple)):
+        return ("seq", tuple(freeze(v) for v in value))
+    try:
+        hash(value)
+    except TypeError:
+        return ("id", type(value), id(value))  # unhashable: the rule will reject it
+    return (type(value), value)
+
+
+def as_array(op: str, name: str, value: Any) -> jax.Array:
+    """Convert a non-JAX operand (NumPy array, nested list, scalar) or say clearly why not."""
+    try:
+        return jnp.asarray(value)
+    except (TypeError, ValueError) as e:
+        reason = str(e).split("\n")[0]
+        fail(
+            op,
+            f"{name} must be an array or a (non-ragged) nested list of numbers; "
+            f"got {type_name(value)} ({reason})",
+            kind=TypeError,
+        )
+
+
+def normalize_precision(op: str, precision: Any) -> Any:
+    """``None``, a :class:`jax.lax.Precision` (or its name), or a pair of them, as for
+    ``lax.dot_general``; dot algorithms (``lax.DotAlgorithmPreset``) pass through."""
+    if precision is None or isinstance(precision, (lax.Precision, lax.DotAlgorithmPreset)):
+        return precision
+    if isinstance(precision, str):
+        try:
+            return lax.Precision(precision)
+        except (ValueError, KeyError):
+            names = ", ".join(repr(p.name.lower()) for p in lax.Precision)
+            fail(op, f"precision must be None, a jax.lax.Precision or one of {names}; "
+                     f"got {precision!r}")
+    if isinstance(precision, (tuple, list)) and len(precision) == 2:
+        return tuple(normalize_precision(op, p) for p in precision)
+    fail(op, f"precision must be None, a jax.lax.Precision, its name, or a pair of them; "
+             f"got {type_name(precision)}", kind=TypeError)
+
+
+def normalize_dtype(op: str, dtype: Any) -> np.dtype | None:
+    """``preferred_element_type``: ``None`` or anything ``jnp.dtype`` accepts."""
+    if dtype is None:
+        return None
+    try:
+        return jnp.dtype(dtype)
+    except TypeError:
+        fail(op, f"preferred_element_type must be None or a dtype; got {dtype!r}", kind=TypeError)
+
+
+class Op:
+    """One product: a planning rule plus compiled, cached dispatch.
+
+    ``rule(op, *shapes, *static, precision=..., preferred_element_type=...)`` validates and
+    returns a :class:`Plan`; it raises ``ValueError``/``TypeError`` with user-facing messages.
+    """
+
+    def __init__(self, name: str, rule: Callable[..., Plan], arg_names: Sequence[str]):
+        self.name = name
+        self.arg_names = tuple(arg_names)
+        self._rule = rule
+        self._calls: dict[Any, Callable[..., jax.Array]] = {}
+        self._lock = threading.Lock()
+        self._plan_cached = functools.lru_cache(maxsize=PLAN_CACHE_SIZE)(self._plan_uncached)
+        _OPS.add(self)
+
+    # -- planning ------------------------------------------------------------------------------
+    def plan(self, shapes: Sequence[Sequence[int]], static: Sequence[Any],
+             precision: Any = None, preferred_element_type: Any = None) -> Plan:
+        key = (
+            tuple(_shape(self.name, n, s) for n, s in zip(self.arg_names, shapes)),
+            freeze(tuple(static)),
+            freeze(precision),
+            freeze(preferred_element_type),
+        )
+        try:
+            return self._plan_cached(key, tuple(static), precision, preferred_element_type)
+        except (ValueError, TypeError) as e:
+            raise e.with_traceback(None) from None
+
+    def _plan_uncached(self, key, static, precision, preferred_element_type) -> Plan:
+        return self._rule(
+            self.name,
+            *key[0],
+            *static,
+            precision=normalize_precision(self.name, precision),
+            preferred_element_type=normalize_dtype(self.name, preferred_element_type),
+        )
+
+    # -- calling -------------------------------------------------------------------------------
+    def __call__(self, x: Any, y: Any, static: tuple, precision: Any, preferred: Any) -> jax.Array:
+        if not isinstance(x, jax.Array):
+            x = as_array(self.name, self.arg_names[0], x)
+        if not isinstance(y, jax.Array):
+            y = as_array(self.name, self.arg_names[1], y)
+        key = (x.shape, y.shape, freeze(static), freeze(precision), freeze(preferred))
+        fn = self._calls.get(key)
+        if fn is None:
+            fn = self._compile(key, (x.shape, y.shape), static, precision, preferred)
+        return fn(x, y)
+
+    def _compile(self, key, shapes, static, precision, preferred) -> Callable[..., jax.Array]:
+        fn = executor(self.plan(shapes, static, precision, preferred))
+        with self._lock:
+            if len(self._calls) >= CALL_CACHE_SIZE:
+                self._calls.pop(next(iter(self._calls)), None)  # evict the oldest
+            self._calls[key] = fn
+        return fn
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._calls.clear()
+        self._plan_cached.cache_clear()
+
+    def cache_size(self) -> int:
+        """Distinct calls currently cached (bounded by ``CALL_CACHE_SIZE``)."""
+        return len(self._calls)
+
+
+def _shape(op: str, name: str, shape: Any) -> tuple[int, ...]:
+    try:
+        out = tuple(operator.index(d) for d in shape)
+    except TypeError:
+        fail(op, f"the shape of {name} must be a sequence of ints; got {shape!r}", kind=TypeError)
+    if any(d < 0 for d in out):
+        fail(op, f"the shape of {name} must have non-negative sizes; got {out}")
+    return out
+
+
+def clear_caches() -> None:
+    """Forget every cached plan and compiled executor (they are rebuilt on demand)."""
+    for op in list(_OPS):
+        op.cache_clear()
+    executor.cache_clear()

@@ -1,0 +1,160 @@
+"""The plan: what one call of a product compiles to, frozen and hashable.
+
+A plan is the compiler's output for one (op, operand shapes, static params). It holds the einsum
+``subscripts`` and the few steps einsum cannot express: reshaping an operand before the
+contraction (rank padding, dropping size-1 broadcast axes), conjugating it (adjoints), and
+reshaping the result (``batch_dot``'s ``(b, 1)``, legacy squeezes). Running a plan means exactly::
+
+    operands = [conj(reshape(a, op.einsum_shape)) for a, op in zip(arrays, plan.operands)]
+    result = reshape(einsum(plan.subscripts, *operands), plan.out_shape)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Hashable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from dotsum._errors import fail
+from dotsum._lettering import TooManyLabels, letter
+
+
+class Term(NamedTuple):
+    """An op rule's description of one operand, before lettering."""
+
+    name: str  # the argument's name in the op's signature: "x", "a", …
+    shape: tuple[int, ...]  # the shape the user passed
+    ids: tuple[Hashable, ...]  # one label id per axis of the operand fed to the contraction
+    einsum_shape: tuple[int, ...]  # that operand's shape (differs from `shape` if reshaped)
+    conj: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Operand:
+    """One operand of a plan: the user's shape, and what the contraction sees."""
+
+    name: str
+    shape: tuple[int, ...]
+    labels: str
+    einsum_shape: tuple[int, ...]
+    conj: bool = False
+
+    @property
+    def reshaped(self) -> bool:
+        return self.shape != self.einsum_shape
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """The compiled form of one product call. ``str(plan)`` shows it; ``plan.lowering`` shows the
+    ``dot_general`` it runs as.
+
+    >>> from dotsum import keras as K
+    >>> plan = K.dot.plan((2, 3, 4), (7, 6, 4, 5))
+    >>> plan.subscripts, plan.out_shape, plan.flops
+    ('abk,cdkf->abcdf', (2, 3, 7, 6, 5), 10080)
+    """
+
+    op: str
+    params: tuple[tuple[str, Any], ...]
+    operands: tuple[Operand, ...]
+    output: str
+    out_shape: tuple[int, ...]
+    precision: Any = None
+    preferred_element_type: np.dtype | None = None
+
+    @property
+    def subscripts(self) -> str:
+        """The einsum string over the (prepared) operands, e.g. ``'abk,cdkf->abcdf'``."""
+        return ",".join(o.labels for o in self.operands) + "->" + self.output
+
+    @property
+    def in_shapes(self) -> tuple[tuple[int, ...], ...]:
+        return tuple(o.shape for o in self.operands)
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Each label's size."""
+        return {
+            label: size
+            for o in self.operands
+            for label, size in zip(o.labels, o.einsum_shape)
+        }
+
+    @property
+    def einsum_out_shape(self) -> tuple[int, ...]:
+        """The shape the einsum produces, before the final reshape to ``out_shape``."""
+        sizes = self.sizes
+        return tuple(sizes[label] for label in self.output)
+
+    @property
+    def flops(self) -> int:
+        """Floating-point operations: 2 per multiply-add (the GEMM convention, ``2·m·n·k``) when
+        some label is summed, 1 per multiply when none is (an outer product)."""
+        sizes = self.sizes
+        summed = any(label not in self.output for label in sizes)
+        return math.prod(sizes.values()) * (2 if summed else 1)
+
+    @functools.cached_property
+    def lowering(self):  # -> dotsum._lower.Lowering (imported lazily: it needs jax)
+        """How the plan runs on XLA: per-operand steps, ``dot_general`` dimension numbers and the
+        transpose (if any) of its result."""
+        from dotsum._lower import lower
+
+        return lower(self)
+
+    def __str__(self) -> str:
+        call = ", ".join(f"{o.name}: {o.shape}" for o in self.operands)
+        call += "".join(f", {k}={v!r}" for k, v in self.params)
+        width = max(len(o.labels) for o in self.operands)
+        width = max(width, len(self.output))
+        lines = [f"{self.op}({call})", f"  einsum  {self.subscripts}"]
+        for o in self.operands:
+            steps = [f"reshape to {o.einsum_shape}"] if o.reshaped else []
+            steps += ["conjugate"] if o.conj else []
+            lines.append(f"  {o.name:<6}  {o.labels:<{width}}  {o.shape}  {', '.join(steps)}")
+        reshape = "" if self.einsum_out_shape == self.out_shape else (
+            f"reshaped from {self.einsum_out_shape}")
+        lines.append(f"  {'out':<6}  {self.output:<{width}}  {self.out_shape}  {reshape}")
+        lines.append(f"  {'flops':<6}  {self.flops:,}")
+        names = [o.name for o in self.operands]
+        lines.append(f"  {'xla':<6}  {self.lowering.describe(names)}")
+        return "\n".join(line.rstrip() for line in lines)
+
+
+def make_plan(
+    op: str,
+    params: Sequence[tuple[str, Any]],
+    terms: Sequence[Term],
+    out_ids: Sequence[Hashable],
+    out_shape: Sequence[int],
+    *,
+    precision: Any = None,
+    preferred_element_type: np.dtype | None = None,
+) -> Plan:
+    """Letter an op rule's labelled contraction and freeze it into a :class:`Plan`."""
+    shapes = {t.name: t.shape for t in terms}
+    sizes: dict[Hashable, int] = {}
+    for t in terms:
+        for i, size in zip(t.ids, t.einsum_shape, strict=True):
+            if sizes.setdefault(i, size) != size:
+                # Op rules validate sizes with precise messages; this is the safety net.
+                fail(op, f"axis sizes do not match ({sizes[i]} != {size})", shapes)
+    einsum_out = tuple(sizes[i] for i in out_ids)
+    if math.prod(einsum_out) != math.prod(out_shape):
+        fail(op, f"cannot reshape the product {einsum_out} to {tuple(out_shape)}", shapes)
+    try:
+        labels, output = letter([t.ids for t in terms], out_ids)
+    except TooManyLabels as e:
+        fail(op, str(e), shapes)
+    operands = tuple(
+        Operand(t.name, tuple(t.shape), lab, tuple(t.einsum_shape), t.conj)
+        for t, lab in zip(terms, labels)
+    )
+    return Plan(
+        op, tuple(params), operands, output, tuple(out_shape), precision, preferred_element_type
+    )
