@@ -13,7 +13,6 @@ are equal), so a cached call never lets through a value the rule would reject.
 
 from __future__ import annotations
 
-import functools
 import operator
 import threading
 import weakref
@@ -90,6 +89,30 @@ def normalize_dtype(op: str, dtype: Any) -> np.dtype | None:
         fail(op, f"preferred_element_type must be None or a dtype; got {dtype!r}", kind=TypeError)
 
 
+class BoundedCache:
+    """A dict that forgets its oldest entry when full. Lookups take no lock (a dict read is
+    atomic); inserts and clears do."""
+
+    def __init__(self, maxsize: int):
+        self.maxsize = maxsize
+        self.data: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def put(self, key: Any, value: Any) -> Any:
+        with self._lock:
+            while len(self.data) >= self.maxsize:
+                self.data.pop(next(iter(self.data)), None)
+            self.data[key] = value
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self.data.clear()
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
 class Op:
     """One product: a planning rule plus compiled, cached dispatch.
 
@@ -101,58 +124,43 @@ class Op:
         self.name = name
         self.arg_names = tuple(arg_names)
         self._rule = rule
-        self._calls: dict[Any, Callable[..., jax.Array]] = {}
-        self._lock = threading.Lock()
-        self._plan_cached = functools.lru_cache(maxsize=PLAN_CACHE_SIZE)(self._plan_uncached)
+        self._plans = BoundedCache(PLAN_CACHE_SIZE)
+        self._calls = BoundedCache(CALL_CACHE_SIZE)
         _OPS.add(self)
 
-    # -- planning ------------------------------------------------------------------------------
     def plan(self, shapes: Sequence[Sequence[int]], static: Sequence[Any],
              precision: Any = None, preferred_element_type: Any = None) -> Plan:
-        key = (
-            tuple(_shape(self.name, n, s) for n, s in zip(self.arg_names, shapes)),
-            freeze(tuple(static)),
-            freeze(precision),
-            freeze(preferred_element_type),
-        )
+        """The rule's plan for these shapes and params, memoised."""
         try:
-            return self._plan_cached(key, tuple(static), precision, preferred_element_type)
+            shapes = tuple(_shape(self.name, n, s) for n, s in zip(self.arg_names, shapes))
+            key = (shapes, freeze(tuple(static)), freeze(precision),
+                   freeze(preferred_element_type))
+            plan = self._plans.data.get(key)
+            if plan is None:
+                plan = self._plans.put(key, self._rule(
+                    self.name, *shapes, *static,
+                    precision=normalize_precision(self.name, precision),
+                    preferred_element_type=normalize_dtype(self.name, preferred_element_type),
+                ))
+            return plan
         except (ValueError, TypeError) as e:
-            raise e.with_traceback(None) from None
+            raise e.with_traceback(None) from None  # end the traceback here, not in the rule
 
-    def _plan_uncached(self, key, static, precision, preferred_element_type) -> Plan:
-        return self._rule(
-            self.name,
-            *key[0],
-            *static,
-            precision=normalize_precision(self.name, precision),
-            preferred_element_type=normalize_dtype(self.name, preferred_element_type),
-        )
-
-    # -- calling -------------------------------------------------------------------------------
     def __call__(self, x: Any, y: Any, static: tuple, precision: Any, preferred: Any) -> jax.Array:
         if not isinstance(x, jax.Array):
             x = as_array(self.name, self.arg_names[0], x)
         if not isinstance(y, jax.Array):
             y = as_array(self.name, self.arg_names[1], y)
         key = (x.shape, y.shape, freeze(static), freeze(precision), freeze(preferred))
-        fn = self._calls.get(key)
+        fn = self._calls.data.get(key)
         if fn is None:
-            fn = self._compile(key, (x.shape, y.shape), static, precision, preferred)
+            plan = self.plan((x.shape, y.shape), static, precision, preferred)
+            fn = self._calls.put(key, executor(plan))
         return fn(x, y)
 
-    def _compile(self, key, shapes, static, precision, preferred) -> Callable[..., jax.Array]:
-        fn = executor(self.plan(shapes, static, precision, preferred))
-        with self._lock:
-            if len(self._calls) >= CALL_CACHE_SIZE:
-                self._calls.pop(next(iter(self._calls)), None)  # evict the oldest
-            self._calls[key] = fn
-        return fn
-
     def cache_clear(self) -> None:
-        with self._lock:
-            self._calls.clear()
-        self._plan_cached.cache_clear()
+        self._calls.clear()
+        self._plans.clear()
 
     def cache_size(self) -> int:
         """Distinct calls currently cached (bounded by ``CALL_CACHE_SIZE``)."""

@@ -179,6 +179,10 @@ def _legacy_rank2(op, shapes, xp, yp, a0, a1):
         fail(op, f"Keras 2.2.4 fails here: axis {summed_axis} is out of range for its rank-2 "
                  f"product (axes={(a0, a1)!r})", shapes)
     left = xp if a0 == a1 else xp[::-1]
+    if not all(p == q or 1 in (p, q) for p, q in zip(left, yp)):
+        product = "x * y" if a0 == a1 else "transpose(x) * y"
+        fail(op, f"Keras 2.2.4 fails here: {product} does not broadcast ({left} vs {yp}, "
+                 "after padding)", shapes)
     x_ids, x_kept, y_ids, y_kept, out_ids, out_sizes = broadcast(op, shapes, "x", left, "y", yp)
     if a0 != a1:  # x enters transposed: read its (at most two) labels back in x's axis order
         x_ids, x_kept = x_ids[::-1], x_kept[::-1]

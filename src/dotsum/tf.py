@@ -61,7 +61,7 @@ def matmul(
     >>> matmul(jnp.ones((5, 1, 2, 3)), jnp.ones((4, 3, 6))).shape
     (5, 4, 2, 6)
     >>> print(matmul.plan((8, 2, 3), (8, 4, 3), transpose_b=True).subscripts)
-    abk,ack->abc
+    abk,adk->abd
 
     Dtypes follow JAX type promotion (TensorFlow requires equal dtypes).
 

@@ -1,0 +1,170 @@
+"""Compiled dispatch: eager and jit agree, transformations work, nothing retraces, each op is one
+contraction, caches are bounded and clearable, XLA options reach dot_general."""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+from references import np_batch_dot, np_legacy_batch_dot, np_tf_matmul
+
+import dotsum
+from dotsum import keras as K
+from dotsum import tf as dtf
+
+# (name, op, numpy definition, x shape, y shape, params)
+CALLS = [
+    ("dot", K.dot, np.dot, (2, 3, 4), (7, 4, 5), {}),
+    ("batch_dot", K.batch_dot, np_batch_dot, (4, 3, 5), (4, 2, 5), {"axes": (2, 2)}),
+    ("batch_dot_2d", K.batch_dot, np_batch_dot, (4, 3), (4, 3), {}),
+    ("legacy", lambda x, y, **p: K.batch_dot(x, y, legacy=True, **p), np_legacy_batch_dot,
+     (3, 2, 2), (3, 2, 2), {"axes": -1}),
+    ("matmul", dtf.matmul, np_tf_matmul, (5, 1, 2, 3), (4, 6, 3), {"transpose_b": True}),
+]
+IDS = [c[0] for c in CALLS]
+
+
+def _inputs(x_shape, y_shape, dtype=np.float32):
+    rng = np.random.default_rng(0)
+    return rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(y_shape).astype(dtype)
+
+
+class TestEagerAndJit(chex.TestCase):
+    @chex.variants(with_jit=True, without_jit=True)
+    def test_values(self):
+        for _, op, reference, x_shape, y_shape, params in CALLS:
+            x, y = _inputs(x_shape, y_shape)
+            fn = self.variant(lambda a, b, op=op, params=params: op(a, b, **params))
+            chex.assert_trees_all_close(np.asarray(fn(x, y)), reference(x, y, **params),
+                                        rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name, op, reference, x_shape, y_shape, params", CALLS, ids=IDS)
+def test_gradients(name, op, reference, x_shape, y_shape, params):
+    with jax.enable_x64(True):
+        x, y = _inputs(x_shape, y_shape, np.float64)
+        check_grads(lambda a, b: op(a, b, **params), (x, y), order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize("name, op, reference, x_shape, y_shape, params", CALLS, ids=IDS)
+def test_vmap(name, op, reference, x_shape, y_shape, params):
+    rng = np.random.default_rng(1)
+    xs = rng.standard_normal((3, *x_shape)).astype(np.float32)
+    ys = rng.standard_normal((3, *y_shape)).astype(np.float32)
+    got = jax.vmap(lambda a, b: op(a, b, **params))(xs, ys)
+    expected = np.stack([reference(a, b, **params) for a, b in zip(xs, ys)])
+    chex.assert_trees_all_close(np.asarray(got), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name, op, reference, x_shape, y_shape, params", CALLS, ids=IDS)
+def test_no_retrace_under_jit(name, op, reference, x_shape, y_shape, params):
+    chex.clear_trace_counter()
+
+    @jax.jit
+    @chex.assert_max_traces(n=1)
+    def f(a, b):
+        return op(a, b, **params)
+
+    for seed in range(5):
+        x, y = _inputs(x_shape, y_shape)
+        f(x + seed, y).block_until_ready()
+
+
+@pytest.mark.parametrize("name, op, reference, x_shape, y_shape, params", CALLS, ids=IDS)
+def test_one_contraction_in_the_jaxpr(name, op, reference, x_shape, y_shape, params):
+    x, y = _inputs(x_shape, y_shape)
+    jaxpr = jax.make_jaxpr(jax.jit(lambda a, b: op(a, b, **params)))(x, y)
+    text = str(jaxpr)
+    assert text.count("dot_general[") == 1, text
+    assert "einsum" not in text and "pjit" not in text, text
+
+
+CANONICAL = [  # products whose compiled HLO must not move data around
+    ("matmul-like", lambda x, y: dtf.matmul(x, y), (8, 16, 32), (8, 32, 24)),
+    ("batch_dot default", lambda x, y: K.batch_dot(x, y), (8, 16, 32), (8, 32, 24)),
+    ("Dense-like dot", lambda x, y: K.dot(x, y), (8, 16, 32), (32, 24)),
+    ("attention scores", lambda x, y: K.batch_dot(x, y, axes=(2, 2)), (8, 16, 32), (8, 24, 32)),
+    ("2-D batch_dot", lambda x, y: K.batch_dot(x, y), (8, 32), (8, 32)),
+]
+
+
+@pytest.mark.parametrize("name, fn, x_shape, y_shape", CANONICAL, ids=[c[0] for c in CANONICAL])
+def test_canonical_products_compile_without_transpose(name, fn, x_shape, y_shape):
+    x, y = _inputs(x_shape, y_shape)
+    hlo = jax.jit(fn).lower(x, y).compile().as_text()
+    assert "transpose(" not in hlo and " copy(" not in hlo, hlo
+    assert "keras." in hlo or "tf." in hlo, "the plan's name scope labels the HLO ops"
+
+
+def test_operands_swapped_when_output_wants_y_first():
+    """dot_general emits lhs free axes before rhs free axes; swap instead of transposing."""
+    from dotsum._lower import lower
+    from dotsum._plan import Term, make_plan
+
+    plan = make_plan("test", (), [Term("x", (3, 4), ("i", "k"), (3, 4)),
+                                  Term("y", (4, 5), ("k", "j"), (4, 5))], ("j", "i"), (5, 3))
+    lowering = lower(plan)
+    assert lowering.swap and lowering.transpose is None
+    x, y = _inputs((3, 4), (4, 5))
+    np.testing.assert_allclose(np.asarray(dotsum._lower.run(plan, x, y)), (x @ y).T, rtol=1e-5)
+
+
+def test_eager_calls_reuse_one_compiled_executor():
+    dotsum.clear_caches()
+    x, y = _inputs((4, 3, 5), (4, 5, 2))
+    for _ in range(3):
+        K.batch_dot(x, y)
+    assert K.batch_dot.plan((4, 3, 5), (4, 5, 2)) is K.batch_dot.plan((4, 3, 5), (4, 5, 2))
+    jitted = dotsum._lower.executor(K.batch_dot.plan((4, 3, 5), (4, 5, 2)))
+    assert jitted._cache_size() == 1  # traced and compiled once for these avals
+
+
+def test_clear_caches():
+    x, y = _inputs((4, 3), (3, 2))
+    K.dot(x, y)
+    assert K._DOT.cache_size() >= 1
+    dotsum.clear_caches()
+    assert K._DOT.cache_size() == 0
+    assert dotsum._lower.executor.cache_info().currsize == 0
+    np.testing.assert_allclose(np.asarray(K.dot(x, y)), x @ y, rtol=1e-5)  # rebuilt on demand
+
+
+def test_caches_are_bounded(monkeypatch):
+    op = K._DOT
+    monkeypatch.setattr(op._calls, "maxsize", 8)
+    monkeypatch.setattr(op._plans, "maxsize", 8)
+    for n in range(1, 30):
+        K.dot(jnp.ones((2, n)), jnp.ones((n, 3)))
+    assert len(op._calls) <= 8 and len(op._plans) <= 8
+    np.testing.assert_allclose(np.asarray(K.dot(jnp.ones((2, 1)), jnp.ones((1, 3)))),
+                               np.ones((2, 3)))
+
+
+def test_operand_kinds_agree():
+    x, y = _inputs((2, 3), (3, 4))
+    expected = x @ y
+    for a, b in [(x, y), (jnp.asarray(x), jnp.asarray(y)), (x.tolist(), y.tolist())]:
+        np.testing.assert_allclose(np.asarray(K.dot(a, b)), expected, rtol=1e-5)
+
+
+def test_precision_and_preferred_element_type_reach_dot_general():
+    x = jnp.ones((2, 3), jnp.bfloat16)
+    jaxpr = str(jax.make_jaxpr(lambda a, b: K.dot(a, b, precision="highest",
+                                                  preferred_element_type=jnp.float32))(x, x.T))
+    assert "precision=(Precision.HIGHEST, Precision.HIGHEST)" in jaxpr, jaxpr
+    assert "preferred_element_type=float32" in jaxpr, jaxpr
+    assert K.dot(x, x.T, preferred_element_type=jnp.float32).dtype == jnp.float32
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float32"), ("int32", "float32"),
+                                    ("bfloat16", "float16"), ("int8", "int8"),
+                                    ("int8", "uint8"), ("bool", "bool"),
+                                    ("complex64", "float32")])
+def test_dtypes_follow_jax_promotion(dtypes):
+    x = jnp.ones((2, 3), dtypes[0])
+    y = jnp.ones((3, 4), dtypes[1])
+    assert K.dot(x, y).dtype == jnp.einsum("ij,jk->ik", x, y).dtype
+    assert dtf.matmul(x, y).dtype == jnp.matmul(x, y).dtype

@@ -1,0 +1,137 @@
+"""Bad input gets a clear ValueError/TypeError naming the op, the argument, what was expected,
+what was received and every operand's shape, raised ``from None``."""
+
+from __future__ import annotations
+
+import re
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dotsum import keras as K
+from dotsum import tf as dtf
+
+
+def ones(*shape):
+    return jnp.ones(shape)
+
+
+CASES = [
+    # -- keras.dot ------------------------------------------------------------------------------
+    # the seed's failing call: the user's axes and sizes, not TF's reshaped [60,2], [3,70]
+    (lambda: K.dot(ones(3, 4, 5, 2), ones(2, 5, 3, 7)), ValueError,
+     r"keras\.dot: axis -1 of x \(size 2\) does not match axis -2 of y \(size 3\) "
+     r"\(x\.shape=\(3, 4, 5, 2\), y\.shape=\(2, 5, 3, 7\)\)$"),
+    (lambda: K.dot(ones(2, 3), ones(4)), ValueError,
+     r"keras\.dot: axis -1 of x \(size 3\) does not match axis -1 of y \(size 4\)"),
+    (lambda: K.dot(jnp.float32(2.0), ones(3)), ValueError,
+     r"keras\.dot: x must have rank >= 1 \(numpy\.dot semantics; 0-D operands are rejected\); "
+     r"got rank 0 \(x\.shape=\(\), y\.shape=\(3,\)\)$"),
+    (lambda: K.dot(ones(3), 2.0), ValueError, r"keras\.dot: y must have rank >= 1"),
+    # -- keras.batch_dot: one message per validation rule of SEMANTICS §2 ----------------------
+    (lambda: K.batch_dot(ones(4), ones(4, 3)), ValueError,
+     r"keras\.batch_dot: x must have rank >= 2 \(axis 0 is the batch axis\); got rank 1 "
+     r"\(x\.shape=\(4,\), y\.shape=\(4, 3\)\)$"),
+    (lambda: K.batch_dot(ones(4, 3), ones(5, 3)), ValueError,
+     r"keras\.batch_dot: batch sizes differ: x\.shape\[0\]=4, y\.shape\[0\]=5 "),
+    (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=0), ValueError,
+     r"keras\.batch_dot: cannot contract over axis 0 of x, the batch axis \(axes=0\)"),
+    (lambda: K.batch_dot(ones(4, 3, 2), ones(4, 3), axes=(-3, 1)), ValueError,
+     r"keras\.batch_dot: cannot contract over axis 0 of x, the batch axis \(axes=\(-3, 1\)\)"),
+    (lambda: K.batch_dot(ones(4, 3), ones(4, 5, 3)), ValueError,
+     r"keras\.batch_dot: contracted axes differ in size: x\.shape\[1\] != y\.shape\[1\] "
+     r"\(3 != 5\) for axes=None \(x\.shape=\(4, 3\), y\.shape=\(4, 5, 3\)\)$"),
+    (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=[[1], [1]]), ValueError,
+     r"keras\.batch_dot: axes must name one axis of each operand; got \[\[1\], \[1\]\] "
+     r"\(multiple target dimensions are not supported"),
+    (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=(1, 1, 1)), ValueError,
+     r"keras\.batch_dot: axes must be an int or a pair of ints; got 3 values"),
+    (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=5), ValueError,
+     r"keras\.batch_dot: axis 5 is out of range for x of rank 2 \(axes=5\)"),
+    (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=(1, -3)), ValueError,
+     r"keras\.batch_dot: axis -3 is out of range for y of rank 2"),
+    (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=1.0), TypeError,
+     r"keras\.batch_dot: axes must be None, an int or a pair of ints; got float 1\.0"),
+    (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=True), TypeError,
+     r"keras\.batch_dot: axes must be None, an int or a pair of ints; got bool True"),
+    (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=(1, "1")), TypeError,
+     r"keras\.batch_dot: axes must be ints; got str in axes=\(1, '1'\)"),
+    (lambda: K.batch_dot(ones(4, 3), ones(4, 3), legacy="yes"), TypeError,
+     r"keras\.batch_dot: legacy must be a bool; got str$"),
+    # -- legacy batch_dot: where Keras 2.2.4 failed, say so ------------------------------------
+    (lambda: K.batch_dot(ones(3), ones(3), legacy=True), ValueError,
+     r"keras\.batch_dot\[legacy\]: Keras 2\.2\.4 fails here: both operands are 1-D"),
+    (lambda: K.batch_dot(ones(4, 3, 2), ones(4, 5, 2), legacy=True), ValueError,
+     r"keras\.batch_dot\[legacy\]: axis -1 of x \(size 2\) does not match axis -2 of y "
+     r"\(size 5\)"),
+    (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=2, legacy=True), ValueError,
+     r"keras\.batch_dot\[legacy\]: Keras 2\.2\.4 fails here: axis 2 is out of range"),
+    (lambda: K.batch_dot(ones(4, 3), ones(4), legacy=True), ValueError,
+     r"keras\.batch_dot\[legacy\]: Keras 2\.2\.4 fails here: transpose\(x\) \* y does not "
+     r"broadcast \(\(3, 4\) vs \(4, 1\), after padding\)"),
+    (lambda: K.batch_dot(ones(4, 3), ones(4), axes=1, legacy=True), ValueError,
+     r"keras\.batch_dot\[legacy\]: Keras 2\.2\.4 fails here: it squeezes axes \(0,\)"),
+    # -- tf.matmul ------------------------------------------------------------------------------
+    (lambda: dtf.matmul(ones(2, 3), ones(4, 5)), ValueError,
+     r"tf\.matmul: axis -1 of a \(size 3\) does not match axis -2 of b \(size 4\) "
+     r"\(a\.shape=\(2, 3\), b\.shape=\(4, 5\)\)$"),
+    (lambda: dtf.matmul(ones(2, 3), ones(2, 3), transpose_b=True, adjoint_b=True), ValueError,
+     r"tf\.matmul: only one of transpose_b and adjoint_b can be True"),
+    (lambda: dtf.matmul(ones(3), ones(3, 4)), ValueError,
+     r"tf\.matmul: a must have rank >= 2 \(tf\.matmul does not promote 1-D operands\); got "
+     r"rank 1"),
+    (lambda: dtf.matmul(ones(5, 2, 2, 3), ones(4, 3, 6)), ValueError,
+     r"tf\.matmul: batch axes do not broadcast: axis 1 of a \(size 2\) vs axis 0 of b "
+     r"\(size 4\) \(a\.shape=\(5, 2, 2, 3\), b\.shape=\(4, 3, 6\)\)$"),
+    (lambda: dtf.matmul(ones(2, 3), ones(3, 4), transpose_a=1), TypeError,
+     r"tf\.matmul: transpose_a must be a bool; got int 1$"),
+    # -- operands and XLA options, for every op ------------------------------------------------
+    (lambda: K.dot("abc", ones(3)), TypeError,
+     r"keras\.dot: x must be an array or a \(non-ragged\) nested list of numbers; got str"),
+    (lambda: K.dot([[1, 2], [3]], ones(2)), TypeError,
+     r"keras\.dot: x must be an array or a \(non-ragged\) nested list of numbers; got list"),
+    (lambda: K.batch_dot(ones(2, 2), None), TypeError,
+     r"keras\.batch_dot: y must be an array or a \(non-ragged\) nested list of numbers; got "
+     r"NoneType"),
+    (lambda: dtf.matmul(ones(2, 2), object()), TypeError, r"tf\.matmul: b must be an array"),
+    (lambda: K.dot(ones(2, 2), ones(2, 2), precision="best"), ValueError,
+     r"keras\.dot: precision must be None, a jax\.lax\.Precision or one of 'default', "
+     r"'high', 'highest'; got 'best'$"),
+    (lambda: K.dot(ones(2, 2), ones(2, 2), precision=3), TypeError,
+     r"keras\.dot: precision must be None, a jax\.lax\.Precision, its name, or a pair"),
+    (lambda: K.dot(ones(2, 2), ones(2, 2), preferred_element_type="floaty"), TypeError,
+     r"keras\.dot: preferred_element_type must be None or a dtype; got 'floaty'$"),
+    # -- planners take shapes ------------------------------------------------------------------
+    (lambda: K.dot.plan((2, 3.5), (3, 4)), TypeError,
+     r"keras\.dot: the shape of x must be a sequence of ints; got \(2, 3\.5\)$"),
+    (lambda: K.dot.plan((2, -3), (3, 4)), ValueError,
+     r"keras\.dot: the shape of x must have non-negative sizes; got \(2, -3\)$"),
+]
+
+
+@pytest.mark.parametrize("call, kind, pattern", CASES, ids=[c[2][:60] for c in CASES])
+def test_message(call, kind, pattern):
+    with pytest.raises(kind, match="^" + pattern) as info:
+        call()
+    assert type(info.value) is kind  # no subclass surprises (e.g. numpy's AxisError)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    internals = [e for e in info.traceback if re.search(r"dotsum[/\\]_(rules|plan|lettering)",
+                                                        str(e.path))]
+    assert not internals, "the traceback should end at the call, not in the planner"
+
+
+def test_cached_call_still_rejects_what_equals_a_valid_value():
+    """Python says True == 1 and 1.0 == 1; the dispatch cache must not let them through."""
+    x = np.ones((4, 3), np.float32)
+    K.batch_dot(x, x, axes=1)
+    for bad in (True, 1.0, (1.0, 1), (True, 1)):
+        with pytest.raises(TypeError):
+            K.batch_dot(x, x, axes=bad)
+
+
+def test_too_many_labels():
+    """Einsum notation has 52 letters; a dot of two rank-27 operands needs 53 labels."""
+    with pytest.raises(ValueError, match=r"^keras\.dot: the product has 53 distinct axes; einsum "
+                                         r"notation has 52 letters \(x\.shape=\(1, "):
+        K.dot.plan((1,) * 27, (1,) * 27)

@@ -1,0 +1,81 @@
+"""Legacy batch_dot (Keras <= 2.2.4, TensorFlow backend) against its SEMANTICS §3 definition.
+
+Keras 2.2.4 needs TensorFlow 1.x, so the reference is ``np_legacy_batch_dot`` in
+``references.py``: the 2.2.4 algorithm op for op (its TF ops map one to one onto NumPy's:
+``matmul`` and elementwise products broadcast the same way). Runs without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from references import np_legacy_batch_dot
+from strategies import DTYPES, assert_same, outcome, random, shapes, x64_if
+
+from dotsum import keras as K
+
+QUIRKS = [
+    # the seed's two calls: batch_dot equalled tf.matmul then
+    ((10, 12, 4, 5), (10, 12, 5, 8), None),
+    ((9, 8, 7, 4, 2), (9, 8, 7, 2, 5), None),
+    # unnormalised negative axes: -1 != ndim - 1, so x is conjugate-transposed
+    ((3, 2, 2), (3, 2, 2), -1),
+    ((3, 2, 2), (3, 2, 2), (-1, 2)),
+    ((3, 2, 2), (3, 2, 2), (2, -1)),
+    # axes=0 is allowed, on rank 2 it sums over the batch axis
+    ((4, 3), (4, 3), 0),
+    ((4, 3, 3), (4, 3, 3), 0),
+    # rank 2: elementwise product summed over one axis, x transposed when the axes differ
+    ((4, 3), (4, 3), 1),
+    ((3, 3), (3, 3), (0, 1)),
+    ((3, 3), (3, 3), (1, 0)),
+    ((3, 1), (1, 3), (1, 0)),  # ... and broadcast
+    ((4, 3), (1, 3), 1),
+    # rank padding with trailing size-1 axes, squeezed afterwards
+    ((4, 3, 2), (4, 2), None),
+    ((4, 2), (4, 2, 3), (1, 1)),
+    ((4, 3, 5), (4, 3), (1, 1)),
+    ((4, 3, 5, 2), (4, 2), None),
+    ((4, 3, 2), (4,), None),
+    ((4, 2), (4,), None),
+    ((4, 1), (4,), None),
+    ((1, 4), (4,), None),
+    # all leading axes broadcast, like tf.matmul
+    ((5, 1, 2, 3), (1, 4, 3, 6), None),
+    # Keras 2.2.4 failed on these; so does dotsum, clearly
+    ((3,), (3,), None),
+    ((4, 3, 2), (4, 5, 2), None),
+    ((4, 3), (4, 3), 2),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, y_shape, axes", QUIRKS)
+def test_quirks(x_shape, y_shape, axes, dtype):
+    check(x_shape, y_shape, axes, dtype)
+
+
+def check(x_shape, y_shape, axes, dtype):
+    x, y = random(x_shape, dtype, 1), random(y_shape, dtype, 2)
+    status, expected = outcome(lambda: np_legacy_batch_dot(x, y, axes))
+    with x64_if(dtype):
+        if status == "ok":
+            assert_same(K.batch_dot(x, y, axes, legacy=True), expected, dtype)
+        else:
+            with pytest.raises(ValueError, match=r"^keras\.batch_dot\[legacy\]: "):
+                K.batch_dot(x, y, axes, legacy=True)
+
+
+@given(
+    x_shape=shapes(1, 4),
+    y_shape=shapes(1, 4),
+    axes=st.one_of(st.none(), st.integers(-3, 3), st.tuples(st.integers(-3, 3),
+                                                              st.integers(-3, 3))),
+    related=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_legacy_hypothesis(x_shape, y_shape, axes, related, dtype):
+    if related:  # share leading sizes so that more calls succeed
+        y_shape = (x_shape + y_shape)[: len(y_shape) - 1] + y_shape[-1:]
+    check(x_shape, y_shape, axes, dtype)

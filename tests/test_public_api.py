@@ -1,0 +1,43 @@
+"""Every public name imports, every op exposes its planner, and the examples run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import dotsum
+
+ROOT = Path(__file__).resolve().parents[1]
+OPS = [dotsum.keras.dot, dotsum.keras.batch_dot, dotsum.tf.matmul]
+
+
+def test_public_names():
+    for name in dotsum.__all__:
+        assert getattr(dotsum, name) is not None
+    for module in (dotsum.keras, dotsum.tf):
+        for name in module.__all__:
+            assert callable(getattr(module, name))
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.__name__)
+def test_every_op_has_a_planner_and_a_docstring_example(op):
+    assert callable(op.plan)
+    assert ">>> " in op.__doc__
+
+
+def test_plan_is_frozen_and_hashable():
+    plan = dotsum.keras.dot.plan((2, 3), (3, 4))
+    assert hash(plan) == hash(dotsum.keras.dot.plan([2, 3], [3, 4]))
+    with pytest.raises(AttributeError):
+        plan.op = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
+def test_example_runs(script):
+    result = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
