@@ -38,8 +38,8 @@ def freeze(value: Any) -> Any:
     """A hashable, type-faithful cache key for a static parameter (lists become tuples)."""
     if value is None or type(value) is int:
         return value
-    if isinstance(value, (list, tuple)):
-        return ("seq", tuple(freeze(v) for v in value))
+    if type(value) is tuple or type(value) is list:
+        return ("seq", *[freeze(v) for v in value])
     try:
         hash(value)
     except TypeError:
@@ -151,7 +151,9 @@ class Op:
             x = as_array(self.name, self.arg_names[0], x)
         if not isinstance(y, jax.Array):
             y = as_array(self.name, self.arg_names[1], y)
-        key = (x.shape, y.shape, freeze(static), freeze(precision), freeze(preferred))
+        key = (x.shape, y.shape, *[freeze(v) for v in static],
+               None if precision is None else freeze(precision),
+               None if preferred is None else freeze(preferred))
         fn = self._calls.data.get(key)
         if fn is None:
             plan = self.plan((x.shape, y.shape), static, precision, preferred)
