@@ -84,9 +84,10 @@ def _prepare(a: jax.Array, operand: Any, sum_axes: tuple[int, ...], dtype: Any) 
     return a
 
 
-def run(plan: Plan, x: jax.Array, y: jax.Array) -> jax.Array:
-    """Execute ``plan`` on arrays (traceable; called inside the plan's jitted executor)."""
+def run(plan: Plan, *arrays: jax.Array) -> jax.Array:
+    """Execute ``plan`` on arrays, one per operand (traceable; the jitted executor calls it)."""
     low = plan.lowering
+    x, y = arrays
     with jax.named_scope(f"{plan.op}[{plan.subscripts}]"):
         dtype = jnp.result_type(x, y)
         x, y = (
