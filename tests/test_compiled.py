@@ -107,7 +107,8 @@ def test_operands_swapped_when_output_wants_y_first():
     plan = make_plan("test", (), [Term("x", (3, 4), ("i", "k"), (3, 4)),
                                   Term("y", (4, 5), ("k", "j"), (4, 5))], ("j", "i"), (5, 3))
     lowering = lower(plan)
-    assert lowering.swap and lowering.transpose is None
+    (step,) = lowering.contractions
+    assert (step.lhs, step.rhs) == (1, 0) and lowering.transpose is None
     x, y = _inputs((3, 4), (4, 5))
     np.testing.assert_allclose(np.asarray(dotsum._lower.run(plan, x, y)), (x @ y).T, rtol=1e-5)
 

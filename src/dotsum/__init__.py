@@ -6,10 +6,10 @@ each compiled to one inspectable einsum :class:`Plan` and run as one XLA call.
 abk,cdkf->abcdf
 """
 
-from dotsum import keras, tf
+from dotsum import keras, ops, tf
 from dotsum._dispatch import clear_caches
 from dotsum._lower import Lowering
 from dotsum._plan import Operand, Plan
 
-__all__ = ["Lowering", "Operand", "Plan", "clear_caches", "keras", "tf"]
+__all__ = ["Lowering", "Operand", "Plan", "clear_caches", "keras", "ops", "tf"]
 __version__ = "0.1.0"

@@ -120,9 +120,11 @@ class Op:
     returns a :class:`Plan`; it raises ``ValueError``/``TypeError`` with user-facing messages.
     """
 
-    def __init__(self, name: str, rule: Callable[..., Plan], arg_names: Sequence[str]):
+    def __init__(self, name: str, rule: Callable[..., Plan], arg_names: Sequence[str] | None):
+        """``arg_names=None`` makes the op variadic: the rule then gets all shapes as one tuple
+        first, and operands are called ``operands[i]`` in messages."""
         self.name = name
-        self.arg_names = tuple(arg_names)
+        self.arg_names = None if arg_names is None else tuple(arg_names)
         self._rule = rule
         self._plans = BoundedCache(PLAN_CACHE_SIZE)
         self._calls = BoundedCache(CALL_CACHE_SIZE)
@@ -132,13 +134,13 @@ class Op:
              precision: Any = None, preferred_element_type: Any = None) -> Plan:
         """The rule's plan for these shapes and params, memoised."""
         try:
-            shapes = tuple(_shape(self.name, n, s) for n, s in zip(self.arg_names, shapes))
+            shapes = tuple(_shape(self.name, self._arg_name(i), s) for i, s in enumerate(shapes))
             key = (shapes, freeze(tuple(static)), freeze(precision),
                    freeze(preferred_element_type))
             plan = self._plans.data.get(key)
             if plan is None:
                 plan = self._plans.put(key, self._rule(
-                    self.name, *shapes, *static,
+                    self.name, *((shapes,) if self.arg_names is None else shapes), *static,
                     precision=normalize_precision(self.name, precision),
                     preferred_element_type=normalize_dtype(self.name, preferred_element_type),
                 ))
@@ -146,19 +148,23 @@ class Op:
         except (ValueError, TypeError) as e:
             raise e.with_traceback(None) from None  # end the traceback here, not in the rule
 
-    def __call__(self, x: Any, y: Any, static: tuple, precision: Any, preferred: Any) -> jax.Array:
-        if not isinstance(x, jax.Array):
-            x = as_array(self.name, self.arg_names[0], x)
-        if not isinstance(y, jax.Array):
-            y = as_array(self.name, self.arg_names[1], y)
-        key = (x.shape, y.shape, *[freeze(v) for v in static],
+    def _arg_name(self, i: int) -> str:
+        return f"operands[{i}]" if self.arg_names is None else self.arg_names[i]
+
+    def __call__(self, arrays: Sequence[Any], static: tuple, precision: Any,
+                 preferred: Any) -> jax.Array:
+        """Run the op on ``arrays`` (one per operand) with static params ``static``."""
+        arrays = [a if isinstance(a, jax.Array) else as_array(self.name, self._arg_name(i), a)
+                  for i, a in enumerate(arrays)]
+        shapes = tuple([a.shape for a in arrays])
+        key = (shapes, *[freeze(v) for v in static],
                None if precision is None else freeze(precision),
                None if preferred is None else freeze(preferred))
         fn = self._calls.data.get(key)
         if fn is None:
-            plan = self.plan((x.shape, y.shape), static, precision, preferred)
+            plan = self.plan(shapes, static, precision, preferred)
             fn = self._calls.put(key, executor(plan))
-        return fn(x, y)
+        return fn(*arrays)
 
     def cache_clear(self) -> None:
         self._calls.clear()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -66,6 +66,8 @@ class Plan:
     out_shape: tuple[int, ...]
     precision: Any = None
     preferred_element_type: np.dtype | None = None
+    path: tuple[tuple[int, ...], ...] | None = None  # contraction order, for 3+ operands
+    dtype_policy: str = "jax"  # a key of dotsum._dtypes.POLICIES
 
     @property
     def subscripts(self) -> str:
@@ -94,10 +96,29 @@ class Plan:
     @property
     def flops(self) -> int:
         """Floating-point operations: 2 per multiply-add (the GEMM convention, ``2·m·n·k``) when
-        some label is summed, 1 per multiply when none is (an outer product)."""
+        some label is summed, 1 per multiply when none is (an outer product); for three or more
+        operands, summed over the steps of the contraction path."""
         sizes = self.sizes
-        summed = any(label not in self.output for label in sizes)
-        return math.prod(sizes.values()) * (2 if summed else 1)
+        if self.path is None:
+            summed = any(label not in self.output for label in sizes)
+            return math.prod(sizes.values()) * (2 if summed else 1)
+        current = [set(o.labels) for o in self.operands]
+        total = 0
+        for i, j in self.path:
+            rest = [c for k, c in enumerate(current) if k not in (i, j)]
+            needed = set(self.output).union(*rest)
+            both = current[i] | current[j]
+            summed = not both <= needed
+            total += math.prod(sizes[c] for c in both) * (2 if summed else 1)
+            current = rest + [both & needed]
+        return total
+
+    def result_dtypes(self, arrays) -> tuple[np.dtype, np.dtype | None]:
+        """(dtype the operands are promoted to, ``preferred_element_type`` of ``dot_general``)
+        for these (traced) operands, by the plan's dtype policy."""
+        from dotsum._dtypes import POLICIES
+
+        return POLICIES[self.dtype_policy](arrays, self.preferred_element_type)
 
     @functools.cached_property
     def lowering(self):  # -> dotsum._lower.Lowering (imported lazily: it needs jax)
@@ -112,17 +133,20 @@ class Plan:
         call += "".join(f", {k}={v!r}" for k, v in self.params)
         width = max(len(o.labels) for o in self.operands)
         width = max(width, len(self.output))
-        lines = [f"{self.op}({call})", f"  einsum  {self.subscripts}"]
+        names = max(6, *(len(o.name) for o in self.operands))
+        lines = [f"{self.op}({call})", f"  {'einsum':<{names}}  {self.subscripts}"]
         for o in self.operands:
             steps = [f"reshape to {o.einsum_shape}"] if o.reshaped else []
             steps += ["conjugate"] if o.conj else []
-            lines.append(f"  {o.name:<6}  {o.labels:<{width}}  {o.shape}  {', '.join(steps)}")
+            lines.append(f"  {o.name:<{names}}  {o.labels:<{width}}  {o.shape}  {', '.join(steps)}")
         reshape = "" if self.einsum_out_shape == self.out_shape else (
             f"reshaped from {self.einsum_out_shape}")
-        lines.append(f"  {'out':<6}  {self.output:<{width}}  {self.out_shape}  {reshape}")
-        lines.append(f"  {'flops':<6}  {self.flops:,}")
-        names = [o.name for o in self.operands]
-        lines.append(f"  {'xla':<6}  {self.lowering.describe(names)}")
+        lines.append(f"  {'out':<{names}}  {self.output:<{width}}  {self.out_shape}  {reshape}")
+        lines.append(f"  {'flops':<{names}}  {self.flops:,}")
+        if self.path is not None:
+            lines.append(f"  {'path':<{names}}  {list(self.path)}")
+        operand_names = [o.name for o in self.operands]
+        lines.append(f"  {'xla':<{names}}  {self.lowering.describe(operand_names)}")
         return "\n".join(line.rstrip() for line in lines)
 
 
@@ -135,6 +159,9 @@ def make_plan(
     *,
     precision: Any = None,
     preferred_element_type: np.dtype | None = None,
+    lettering: Callable[..., tuple[tuple[str, ...], str]] = letter,
+    path: tuple[tuple[int, ...], ...] | None = None,
+    dtype_policy: str = "jax",
 ) -> Plan:
     """Letter an op rule's labelled contraction and freeze it into a :class:`Plan`."""
     shapes = {t.name: t.shape for t in terms}
@@ -148,13 +175,12 @@ def make_plan(
     if math.prod(einsum_out) != math.prod(out_shape):
         fail(op, f"cannot reshape the product {einsum_out} to {tuple(out_shape)}", shapes)
     try:
-        labels, output = letter([t.ids for t in terms], out_ids)
+        labels, output = lettering([t.ids for t in terms], out_ids)
     except TooManyLabels as e:
         fail(op, str(e), shapes)
     operands = tuple(
         Operand(t.name, tuple(t.shape), lab, tuple(t.einsum_shape), t.conj)
         for t, lab in zip(terms, labels)
     )
-    return Plan(
-        op, tuple(params), operands, output, tuple(out_shape), precision, preferred_element_type
-    )
+    return Plan(op, tuple(params), operands, output, tuple(out_shape), precision,
+                preferred_element_type, path, dtype_policy)

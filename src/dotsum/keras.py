@@ -60,7 +60,7 @@ def dot(x: Any, y: Any, *, precision: Any = None, preferred_element_type: Any = 
       precision: passed to ``lax.dot_general``.
       preferred_element_type: passed to ``lax.dot_general``; the result has this dtype.
     """
-    return _DOT(x, y, (), precision, preferred_element_type)
+    return _DOT((x, y), (), precision, preferred_element_type)
 
 
 def _dot_plan(
@@ -238,7 +238,7 @@ def batch_dot(
       precision: passed to ``lax.dot_general``.
       preferred_element_type: passed to ``lax.dot_general``.
     """
-    return _batch_dot_op(legacy)(x, y, (axes,), precision, preferred_element_type)
+    return _batch_dot_op(legacy)((x, y), (axes,), precision, preferred_element_type)
 
 
 def _batch_dot_plan(

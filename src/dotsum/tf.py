@@ -11,11 +11,12 @@ from typing import Any
 import jax
 
 from dotsum._dispatch import Op
+from dotsum._einsum import einsum_plan
 from dotsum._errors import fail
 from dotsum._plan import Plan, make_plan
 from dotsum._rules import check_flag, matmul_terms, require_rank
 
-__all__ = ["matmul"]
+__all__ = ["einsum", "matmul"]
 
 
 def _matmul_rule(op: str, a: tuple[int, ...], b: tuple[int, ...], transpose_a: Any,
@@ -71,7 +72,7 @@ def matmul(
       precision: passed to ``lax.dot_general``.
       preferred_element_type: passed to ``lax.dot_general``.
     """
-    return _MATMUL(a, b, (transpose_a, transpose_b, adjoint_a, adjoint_b), precision,
+    return _MATMUL((a, b), (transpose_a, transpose_b, adjoint_a, adjoint_b), precision,
                    preferred_element_type)
 
 
@@ -92,3 +93,39 @@ def _matmul_plan(
 
 
 matmul.plan = _matmul_plan  # type: ignore[attr-defined]
+
+
+# -- einsum ------------------------------------------------------------------------------------
+def _einsum_rule(op: str, shapes, equation: Any, optimize: Any, **options: Any) -> Plan:
+    return einsum_plan(op, shapes, equation, optimize, "tf", **options)
+
+
+_EINSUM = Op("tf.einsum", _einsum_rule, None)
+
+
+def einsum(equation: str, *inputs: Any, optimize: Any = "greedy", precision: Any = None,
+           preferred_element_type: Any = None) -> jax.Array:
+    """``tf.einsum`` with TensorFlow's rules, planned once per (equation, shapes).
+
+    Differences from ``dotsum.ops.einsum`` (NumPy's rules), kept so TF code ports unchanged: a
+    named label never broadcasts a size-1 axis; the implicit output (labels appearing once,
+    sorted, uppercase first) has no ``...``, so broadcast axes need an explicit output; an
+    explicit output must keep ``...`` when the inputs have one. Dtypes follow JAX promotion
+    (TensorFlow requires equal dtypes).
+
+    >>> import jax.numpy as jnp
+    >>> einsum("aBc", jnp.ones((2, 3, 4))).shape      # implicit: sorted, uppercase first
+    (3, 2, 4)
+    >>> einsum.plan("...ij,...jk->...ik", (5, 1, 2, 3), (4, 3, 6)).subscripts
+    'aij,bjk->abik'
+    """
+    return _EINSUM(inputs, (equation, optimize), precision, preferred_element_type)
+
+
+def _einsum_plan(equation: str, *shapes: Any, optimize: Any = "greedy", precision: Any = None,
+                 preferred_element_type: Any = None) -> Plan:
+    """The plan of ``einsum`` for these input shapes, without arrays."""
+    return _EINSUM.plan(shapes, (equation, optimize), precision, preferred_element_type)
+
+
+einsum.plan = _einsum_plan  # type: ignore[attr-defined]
