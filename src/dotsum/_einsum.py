@@ -8,9 +8,9 @@ Differences between the two flavours (docs/semantics.md):
                             ``numpy`` (ops.einsum)          ``tf`` (tf.einsum)
 =========================  ==============================  ==================================
 named label of size 1       broadcasts against any size     must match exactly
-implicit output             ``...`` first, then labels      labels that appear once, sorted;
-                            that appear once, sorted        no ``...`` (so broadcast axes
-                            (uppercase first)               are an error)
+implicit output             ``...`` first, then labels      the same, but ``...`` only if one
+                            that appear once, sorted        input has it (else broadcast
+                            (uppercase first)               axes are an error)
 explicit output w/o ``...`` sums the ellipsis axes          error if there are any
 =========================  ==============================  ==================================
 """
@@ -43,6 +43,12 @@ def _split_term(op: str, term: str, where: str, subscripts: str) -> tuple[list[s
     return list(head + tail), (len(head) if sep else None)
 
 
+def _size_error(op, label, was, now, subscripts, shape_map):
+    name = "the ellipsis" if isinstance(label, tuple) else f"label {label!r}"
+    fail(op, f"{name} has size {was[2]} in operands[{was[0]}] (axis {was[1]}) but size {now[2]} "
+             f"in operands[{now[0]}] (axis {now[1]}) (subscripts {subscripts!r})", shape_map)
+
+
 def parse(op: str, subscripts: Any, shapes: Sequence[tuple[int, ...]], flavour: Flavour):
     """Validate ``subscripts`` against the operand shapes; returns the rule's
     ``(terms, out_ids, out_shape)`` with ellipsis axes as ids ``("...", j)``."""
@@ -71,24 +77,29 @@ def parse(op: str, subscripts: Any, shapes: Sequence[tuple[int, ...]], flavour: 
     for (letters, ell), rank in zip(parsed, ell_ranks):
         ell_ids = [(ELLIPSIS, n_ell - rank + j) for j in range(rank)]
         ids.append(letters if ell is None else letters[:ell] + ell_ids + letters[ell:])
-    # -- sizes: equal within an operand; across operands numpy broadcasts size 1 ---------------
+    # -- sizes: equal within an operand (a diagonal, as in NumPy: jnp.einsum('ii->i',
+    # ones((1, 2))) returns a masked diagonal, not a broadcast); across operands NumPy's rules
+    # broadcast size 1, TensorFlow's only the ellipsis axes -------------------------------------
     sizes: dict[Hashable, int] = {}
     first: dict[Hashable, tuple[int, int]] = {}
     for i, (term_ids, shape) in enumerate(zip(ids, shapes)):
+        mine: dict[Hashable, tuple[int, int]] = {}
         for axis, (label, size) in enumerate(zip(term_ids, shape)):
+            known_axis, known = mine.setdefault(label, (axis, size))
+            if size != known:
+                _size_error(op, label, (i, known_axis, known), (i, axis, size), subscripts,
+                            shape_map)
+        for label, (axis, size) in mine.items():
             if label not in sizes:
                 sizes[label], first[label] = size, (i, axis)
                 continue
             known = sizes[label]
-            same_operand = first[label][0] == i
             broadcasts = (flavour == "numpy" or isinstance(label, tuple)) and 1 in (size, known)
-            if size != known and (same_operand or not broadcasts):
-                j, a = first[label]
-                name = "the ellipsis" if isinstance(label, tuple) else f"label {label!r}"
-                fail(op, f"{name} has size {known} in operands[{j}] (axis {a}) but size {size} "
-                         f"in operands[{i}] (axis {axis}) (subscripts {subscripts!r})", shape_map)
+            if size != known and not broadcasts:
+                _size_error(op, label, (*first[label], known), (i, axis, size), subscripts,
+                            shape_map)
             if known == 1 or size == 0:
-                sizes[label] = size
+                sizes[label], first[label] = size, (i, axis)
     # -- output ------------------------------------------------------------------------------
     counts: dict[Hashable, int] = {}
     for term_ids in ids:
@@ -113,10 +124,12 @@ def parse(op: str, subscripts: Any, shapes: Sequence[tuple[int, ...]], flavour: 
             out_ids = out_letters[:out_ell] + ell_out + out_letters[out_ell:]
     else:
         once = sorted(c for c, n in counts.items() if isinstance(c, str) and n == 1)
-        if flavour == "tf" and n_ell:
-            fail(op, f"implicit output has no '...' but the ellipsis stands for {n_ell} "
-                     f"broadcast axes; write the output explicitly (subscripts {subscripts!r})",
-                 shape_map)
+        # TensorFlow keeps '...' in an implicit output only when one input term has it
+        if flavour == "tf" and sum(ell is not None for _, ell in parsed) > 1:
+            if n_ell:
+                fail(op, f"implicit output has no '...' since several inputs have one, but the "
+                         f"ellipsis stands for {n_ell} broadcast axes; write the output "
+                         f"explicitly (subscripts {subscripts!r})", shape_map)
         out_ids = ell_out + once
     # -- terms: size-1 axes broadcast against a larger size are reshaped away ------------------
     terms = []

@@ -109,8 +109,9 @@ def einsum(equation: str, *inputs: Any, optimize: Any = "greedy", precision: Any
 
     Differences from ``dotsum.ops.einsum`` (NumPy's rules), kept so TF code ports unchanged: a
     named label never broadcasts a size-1 axis; the implicit output (labels appearing once,
-    sorted, uppercase first) has no ``...``, so broadcast axes need an explicit output; an
-    explicit output must keep ``...`` when the inputs have one. Dtypes follow JAX promotion
+    sorted, uppercase first) keeps ``...`` only when a single input has one, so otherwise
+    broadcast axes need an explicit output; an explicit output must keep ``...`` when the
+    inputs have one. Dtypes follow JAX promotion
     (TensorFlow requires equal dtypes).
 
     >>> import jax.numpy as jnp
