@@ -187,6 +187,9 @@ def _shape(op: str, name: str, shape: Any) -> tuple[int, ...]:
 
 def clear_caches() -> None:
     """Forget every cached plan and compiled executor (they are rebuilt on demand)."""
+    from dotsum._shard import _sharded  # imported here: sharding loads jax.sharding
+
     for op in list(_OPS):
         op.cache_clear()
     executor.cache_clear()
+    _sharded.cache_clear()

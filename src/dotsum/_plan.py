@@ -128,6 +128,20 @@ class Plan:
 
         return lower(self)
 
+    def shard(self, mesh, /, **labels):
+        """Run this plan on a device ``mesh``, sharded by its einsum labels
+        (``plan.shard(mesh, a="data", k="model")``); see :func:`dotsum._shard.shard`."""
+        from dotsum._shard import shard
+
+        return shard(self, mesh, **labels)
+
+    def describe_sharding(self, mesh, /, **labels) -> str:
+        """How :meth:`shard` with these labels lays the plan out on ``mesh`` (a ``Mesh`` or an
+        ``AbstractMesh``): each operand's ``PartitionSpec`` and what XLA must reduce."""
+        from dotsum._shard import describe_sharding
+
+        return describe_sharding(self, mesh, **labels)
+
     def __str__(self) -> str:
         call = ", ".join(f"{o.name}: {o.shape}" for o in self.operands)
         call += "".join(f", {k}={v!r}" for k, v in self.params)
