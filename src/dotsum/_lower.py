@@ -142,12 +142,15 @@ def lower(plan: Plan) -> Lowering:
     return Lowering(tuple(prepare), tuple(contractions), transpose)
 
 
-def _prepared(a: jax.Array, operand, prep: Prepare, dtype) -> jax.Array:
+def _prepared(a: jax.Array, operand, prep: Prepare, dtype, epsilon) -> jax.Array:
     a = a.astype(dtype)
     if operand.reshaped:
         a = a.reshape(operand.einsum_shape)
     if operand.conj:
         a = jnp.conjugate(a)
+    if operand.normalize:
+        squares = jnp.sum(jnp.square(a), axis=operand.normalize, keepdims=True)
+        a = a * lax.rsqrt(jnp.maximum(squares, jnp.asarray(epsilon, squares.dtype)))
     for p, q in prep.diagonals:
         a = jnp.diagonal(a, axis1=p, axis2=q)
     if prep.sum_axes:
@@ -160,7 +163,7 @@ def run(plan: Plan, *arrays: jax.Array) -> jax.Array:
     low = plan.lowering
     with jax.named_scope(f"{plan.op}[{plan.subscripts}]"):
         dtype, preferred = plan.result_dtypes(arrays)
-        ops = [_prepared(a, o, p, dtype)
+        ops = [_prepared(a, o, p, dtype, plan.epsilon)
                for a, o, p in zip(arrays, plan.operands, low.prepare)]
         for c in low.contractions:
             out = lax.dot_general(ops[c.lhs], ops[c.rhs], c.dimension_numbers,

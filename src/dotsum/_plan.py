@@ -2,10 +2,12 @@
 
 A plan is the compiler's output for one (op, operand shapes, static params). It holds the einsum
 ``subscripts`` and the few steps einsum cannot express: reshaping an operand before the
-contraction (rank padding, dropping size-1 broadcast axes), conjugating it (adjoints), and
-reshaping the result (``batch_dot``'s ``(b, 1)``, legacy squeezes). Running a plan means exactly::
+contraction (rank padding, dropping size-1 broadcast axes), conjugating it (adjoints),
+L2-normalising it along some axes (the Keras ``Dot`` layer's ``normalize=True``), and reshaping
+the result (``batch_dot``'s ``(b, 1)``, legacy squeezes). Running a plan means exactly::
 
     operands = [conj(reshape(a, op.einsum_shape)) for a, op in zip(arrays, plan.operands)]
+    operands = [a * rsqrt(max(sum(a**2, op.normalize), plan.epsilon)) if op.normalize else a …]
     result = reshape(einsum(plan.subscripts, *operands), plan.out_shape)
 """
 
@@ -31,6 +33,7 @@ class Term(NamedTuple):
     ids: tuple[Hashable, ...]  # one label id per axis of the operand fed to the contraction
     einsum_shape: tuple[int, ...]  # that operand's shape (differs from `shape` if reshaped)
     conj: bool = False
+    normalize: tuple[int, ...] = ()  # axes (of einsum_shape) to L2-normalise along
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Operand:
     labels: str
     einsum_shape: tuple[int, ...]
     conj: bool = False
+    normalize: tuple[int, ...] = ()
 
     @property
     def reshaped(self) -> bool:
@@ -68,6 +72,7 @@ class Plan:
     preferred_element_type: np.dtype | None = None
     path: tuple[tuple[int, ...], ...] | None = None  # contraction order, for 3+ operands
     dtype_policy: str = "jax"  # a key of dotsum._dtypes.POLICIES
+    epsilon: float | None = None  # floor of the squared norm, for operands that normalise
 
     @property
     def subscripts(self) -> str:
@@ -152,6 +157,8 @@ class Plan:
         for o in self.operands:
             steps = [f"reshape to {o.einsum_shape}"] if o.reshaped else []
             steps += ["conjugate"] if o.conj else []
+            steps += [f"l2-normalise over axes {o.normalize} (epsilon {self.epsilon:g})"
+                      ] if o.normalize else []
             lines.append(f"  {o.name:<{names}}  {o.labels:<{width}}  {o.shape}  {', '.join(steps)}")
         reshape = "" if self.einsum_out_shape == self.out_shape else (
             f"reshaped from {self.einsum_out_shape}")
@@ -176,6 +183,7 @@ def make_plan(
     lettering: Callable[..., tuple[tuple[str, ...], str]] = letter,
     path: tuple[tuple[int, ...], ...] | None = None,
     dtype_policy: str = "jax",
+    epsilon: float | None = None,
 ) -> Plan:
     """Letter an op rule's labelled contraction and freeze it into a :class:`Plan`."""
     shapes = {t.name: t.shape for t in terms}
@@ -193,8 +201,10 @@ def make_plan(
     except TooManyLabels as e:
         fail(op, str(e), shapes)
     operands = tuple(
-        Operand(t.name, tuple(t.shape), lab, tuple(t.einsum_shape), t.conj)
+        Operand(t.name, tuple(t.shape), lab, tuple(t.einsum_shape), t.conj, tuple(t.normalize))
         for t, lab in zip(terms, labels)
     )
+    if any(t.normalize for t in terms) and epsilon is None:
+        fail(op, "operands that L2-normalise need an epsilon", shapes)
     return Plan(op, tuple(params), operands, output, tuple(out_shape), precision,
-                preferred_element_type, path, dtype_policy)
+                preferred_element_type, path, dtype_policy, epsilon)
