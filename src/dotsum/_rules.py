@@ -95,3 +95,79 @@ def matmul_terms(
     m = a_shape[-1] if transpose_a else a_shape[-2]
     n = b_shape[-2] if transpose_b else b_shape[-1]
     return terms, out_ids + ("m", "n"), out_sizes + (m, n)
+
+
+def numpy_dot_terms(op: str, shapes: Shapes, x: str, y: str, *, scalars: bool,
+                    why: str = "") -> tuple[list[Term], tuple[Hashable, ...], tuple[int, ...]]:
+    """``numpy.dot(x, y)``: the last axis of ``x`` with the second-to-last of ``y`` (its only
+    axis when ``y`` is 1-D); every other axis kept, ``x``'s first. With ``scalars`` a 0-D
+    operand multiplies (NumPy); without, it is an error (Keras 2)."""
+    xs, ys = tuple(shapes[x]), tuple(shapes[y])
+    if not xs or not ys:
+        if not scalars:
+            require_rank(op, x if not xs else y, shapes, 1, why)
+        ids = (tuple(("x", i) for i in range(len(xs))), tuple(("y", i) for i in range(len(ys))))
+        terms = [Term(x, xs, ids[0], xs), Term(y, ys, ids[1], ys)]
+        return terms, ids[0] + ids[1], xs + ys
+    ya = -2 if len(ys) >= 2 else -1
+    if xs[-1] != ys[ya]:
+        fail(op, f"axis -1 of {x} (size {xs[-1]}) does not match axis {ya} of {y} "
+                 f"(size {ys[ya]})", shapes)
+    x_ids = tuple(("x", i) for i in range(len(xs) - 1)) + ("k",)
+    y_ids = tuple("k" if i == len(ys) + ya else ("y", i) for i in range(len(ys)))
+    out_ids = x_ids[:-1] + tuple(i for i in y_ids if i != "k")
+    out_shape = xs[:-1] + ys[:ya] + (ys[-1:] if ya == -2 else ())
+    return [Term(x, xs, x_ids, xs), Term(y, ys, y_ids, ys)], out_ids, out_shape
+
+
+def tensordot_axes(op: str, shapes: Shapes, a: str, b: str,
+                   axes: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Normalise ``tensordot``'s ``axes`` (an int N >= 0, a pair of ints, or a pair of
+    sequences of ints) to two equally long tuples of non-negative, distinct axes."""
+    ranks = {a: len(shapes[a]), b: len(shapes[b])}
+    if is_int(axes):
+        n = int(axes)
+        if n < 0 or n > min(ranks.values()):
+            fail(op, f"axes={n} must be between 0 and the smaller rank "
+                     f"({min(ranks.values())})", shapes)
+        return tuple(range(ranks[a] - n, ranks[a])), tuple(range(n))
+    if not isinstance(axes, (list, tuple)) or len(axes) != 2:
+        what = f"{len(axes)} values" if isinstance(axes, (list, tuple)) else type_name(axes)
+        fail(op, f"axes must be an int, a pair of ints, or a pair of sequences of ints; got "
+                 f"{what}", shapes, kind=TypeError if not isinstance(axes, (list, tuple))
+             else ValueError)
+    pair = []
+    for name, side in zip((a, b), axes):
+        seq = (side,) if is_int(side) else side
+        if not isinstance(seq, (list, tuple)) or not all(is_int(v) for v in seq):
+            fail(op, f"axes for {name} must be an int or a sequence of ints; got {side!r}",
+                 shapes, kind=TypeError)
+        normal = []
+        for v in seq:
+            if not -ranks[name] <= v < ranks[name]:
+                fail(op, f"axis {v} is out of range for {name} of rank {ranks[name]}", shapes)
+            normal.append(int(v) % ranks[name])
+        if len(set(normal)) != len(normal):
+            fail(op, f"axes for {name} repeat an axis: {side!r}", shapes)
+        pair.append(tuple(normal))
+    if len(pair[0]) != len(pair[1]):
+        fail(op, f"axes name {len(pair[0])} axes of {a} but {len(pair[1])} of {b}: {axes!r}",
+             shapes)
+    return pair[0], pair[1]
+
+
+def tensordot_terms(op: str, shapes: Shapes, a: str, b: str, a_axes: tuple[int, ...],
+                    b_axes: tuple[int, ...]):
+    """Contract ``a_axes`` of ``a`` with ``b_axes`` of ``b``, pairwise; keep the rest in order."""
+    sa, sb = tuple(shapes[a]), tuple(shapes[b])
+    for i, j in zip(a_axes, b_axes):
+        if sa[i] != sb[j]:
+            fail(op, f"axis {i} of {a} (size {sa[i]}) does not match axis {j} of {b} "
+                     f"(size {sb[j]})", shapes)
+    contracted = {i: ("k", n) for n, i in enumerate(a_axes)}
+    a_ids = tuple(contracted.get(i, (a, i)) for i in range(len(sa)))
+    b_contracted = {j: ("k", n) for n, j in enumerate(b_axes)}
+    b_ids = tuple(b_contracted.get(j, (b, j)) for j in range(len(sb)))
+    out_ids = tuple(i for i in a_ids + b_ids if i[0] != "k")
+    out_shape = tuple(s for i, s in zip(a_ids + b_ids, sa + sb) if i[0] != "k")
+    return [Term(a, sa, a_ids, sa), Term(b, sb, b_ids, sb)], out_ids, out_shape
