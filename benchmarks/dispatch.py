@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import gc
 import json
 import os
@@ -44,10 +45,12 @@ import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
 
 from dotsum import keras as K  # noqa: E402
+from dotsum import ops  # noqa: E402
 from dotsum import tf as dtf  # noqa: E402
 
 DTYPE = np.float32
 TARGET = 1.5  # dotsum / baseline, the project's eager-dispatch target
+EINSUM_TARGET = 10  # jnp.einsum / dotsum ops.einsum, the einsum dispatch target
 METRIC = "eager_dispatch"
 
 
@@ -56,13 +59,16 @@ class Case:
     """One product call: a dotsum op, its operand shapes, and which peers compute the same."""
 
     name: str
-    kind: str  # "batch_dot" | "dot" | "matmul"
+    kind: str  # "batch_dot" | "dot" | "matmul" | "einsum"
     op: Callable[..., Any]
     x_shape: tuple[int, ...]
     y_shape: tuple[int, ...]
+    subscripts: str = ""  # einsum cases only
 
     @property
     def plan(self):
+        if self.kind == "einsum":
+            return ops.einsum.plan(self.subscripts, self.x_shape, self.y_shape)
         return self.op.plan(self.x_shape, self.y_shape)
 
     @property
@@ -75,6 +81,11 @@ CASES = (
     Case("K.dot (4,5)·(5,3)", "dot", K.dot, (4, 5), (5, 3)),
     Case("K.dot (2,3,4)·(7,4,5)", "dot", K.dot, (2, 3, 4), (7, 4, 5)),
     Case("tf.matmul (8,4,5)·(8,5,3)", "matmul", dtf.matmul, (8, 4, 5), (8, 5, 3)),
+    Case("ops.einsum 'bij,bjk->bik' (8,4,5)·(8,5,3)", "einsum",
+         functools.partial(ops.einsum, "bij,bjk->bik"), (8, 4, 5), (8, 5, 3), "bij,bjk->bik"),
+    Case("ops.einsum 'bqhd,bkhd->bhqk' (2,4,2,8)·(2,4,2,8)", "einsum",
+         functools.partial(ops.einsum, "bqhd,bkhd->bhqk"), (2, 4, 2, 8), (2, 4, 2, 8),
+         "bqhd,bkhd->bhqk"),
 )
 
 
@@ -132,18 +143,20 @@ def jax_contenders(case: Case, inp: Inputs) -> dict[str, Callable[[], Any]]:
     plan = case.plan
     base = jnp.dot if case.kind == "dot" else jnp.matmul
     out = {
-        f"dotsum {case.name.split()[0]}": lambda: case.op(x, y).block_until_ready(),
+        f"dotsum {case.name.split(' ')[0]}": lambda: case.op(x, y).block_until_ready(),
         case.baseline: lambda: base(x, y).block_until_ready(),
     }
     plain = not any(o.reshaped or o.conj for o in plan.operands) and (
         plan.einsum_out_shape == plan.out_shape)
     if plain:
-        subs = plan.subscripts
+        subs = case.subscripts or plan.subscripts
         out[f"jnp.einsum '{subs}'"] = lambda: jnp.einsum(subs, x, y).block_until_ready()
     low = plan.lowering
-    if plain and low.transpose is None and not any(low.sum_axes):
-        lhs, rhs = (y, x) if low.swap else (x, y)
-        dims = low.dimension_numbers
+    if plain and low.transpose is None and len(low.contractions) == 1 and not any(
+            p.sum_axes or p.diagonals for p in low.prepare):
+        (step,) = low.contractions
+        lhs, rhs = (x, y)[step.lhs], (x, y)[step.rhs]
+        dims = step.dimension_numbers
         out["lax.dot_general"] = lambda: lax.dot_general(lhs, rhs, dims).block_until_ready()
     return out
 
@@ -156,6 +169,9 @@ def keras_contenders(case: Case, inp: Inputs, mods: dict[str, Any]) -> dict[str,
     out: dict[str, Callable] = {}
     if case.kind == "dot":
         out["keras.ops.dot"] = lambda: keras.ops.dot(x, y).block_until_ready()
+    elif case.kind == "einsum":
+        subs = case.subscripts
+        out["keras.ops.einsum"] = lambda: keras.ops.einsum(subs, x, y).block_until_ready()
     else:
         out["keras.ops.matmul"] = lambda: keras.ops.matmul(x, y).block_until_ready()
     if case.kind == "batch_dot":
@@ -175,8 +191,10 @@ def tf_contenders(case: Case, inp: Inputs, mods: dict[str, Any]) -> dict[str, Ca
         out["tf_keras K.batch_dot"] = lambda: np.asarray(tfk.backend.batch_dot(x, y))
     if tfk is not None and case.kind == "dot":
         out["tf_keras K.dot"] = lambda: np.asarray(tfk.backend.dot(x, y))
-    if case.kind != "dot" or len(case.x_shape) == len(case.y_shape) == 2:
-        tf = mods["tf"]
+    tf = mods["tf"]
+    if case.kind == "einsum":
+        out["tf.einsum"] = lambda: np.asarray(tf.einsum(case.subscripts, x, y))
+    elif case.kind != "dot" or len(case.x_shape) == len(case.y_shape) == 2:
         out["tf.matmul"] = lambda: np.asarray(tf.matmul(x, y))
     return out
 
@@ -185,6 +203,8 @@ def numpy_contenders(case: Case, inp: Inputs) -> dict[str, Callable]:
     x, y = inp.np
     if case.kind == "dot":
         return {"np.dot": lambda: np.dot(x, y)}
+    if case.kind == "einsum":
+        return {"np.einsum": lambda: np.einsum(case.subscripts, x, y)}
     return {"np.matmul": lambda: np.matmul(x, y)}
 
 
@@ -280,9 +300,15 @@ def verdicts(results: list[tuple[Case, dict[str, float]]]) -> str:
     lines = [f"dotsum vs baseline (target ≤ {TARGET}×; reported, not enforced):"]
     for case, times in results:
         dotsum = next(us for name, us in times.items() if name.startswith("dotsum"))
+        einsum = next((us for name, us in times.items() if name.startswith("jnp.einsum")), None)
+        if case.kind == "einsum" and einsum:
+            speedup = einsum / dotsum
+            lines.append(f"- {case.name}: jnp.einsum / dotsum = {speedup:.1f}x faster "
+                         f"(target ≥ {EINSUM_TARGET}×: {speedup >= EINSUM_TARGET})")
         base = times.get(case.baseline)
         if not base:
-            lines.append(f"- {case.name}: baseline {case.baseline} missing")
+            if case.kind != "einsum":
+                lines.append(f"- {case.name}: baseline {case.baseline} missing")
             continue
         ratio = dotsum / base
         mark = "meets target" if ratio <= TARGET else "ABOVE target"

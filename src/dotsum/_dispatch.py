@@ -36,7 +36,7 @@ _OPS: weakref.WeakSet[Op] = weakref.WeakSet()
 
 def freeze(value: Any) -> Any:
     """A hashable, type-faithful cache key for a static parameter (lists become tuples)."""
-    if value is None or type(value) is int:
+    if value is None or type(value) is int or type(value) is str:
         return value
     if type(value) is tuple or type(value) is list:
         return ("seq", *[freeze(v) for v in value])
@@ -153,18 +153,31 @@ class Op:
 
     def __call__(self, arrays: Sequence[Any], static: tuple, precision: Any,
                  preferred: Any) -> jax.Array:
-        """Run the op on ``arrays`` (one per operand) with static params ``static``."""
-        arrays = [a if isinstance(a, jax.Array) else as_array(self.name, self._arg_name(i), a)
-                  for i, a in enumerate(arrays)]
-        shapes = tuple([a.shape for a in arrays])
-        key = (shapes, *[freeze(v) for v in static],
-               None if precision is None else freeze(precision),
-               None if preferred is None else freeze(preferred))
-        fn = self._calls.data.get(key)
+        """Run the op on ``arrays`` (one per operand) with static params ``static``.
+
+        The hot path: one flat key, one dict lookup, the jitted executor. ``precision`` and
+        ``preferred_element_type`` enter the key as they are (no valid value of either equals
+        an invalid one); unhashable ones are frozen on a slower path.
+        """
+        for a in arrays:
+            if not isinstance(a, jax.Array):
+                arrays = [self._as_array(i, a) for i, a in enumerate(arrays)]
+                break
+        key = (*[a.shape for a in arrays], *[freeze(v) for v in static], precision, preferred)
+        try:
+            fn = self._calls.data.get(key)
+        except TypeError:  # an unhashable precision or preferred_element_type
+            key = (*key[:-2], freeze(precision), freeze(preferred))
+            fn = self._calls.data.get(key)
         if fn is None:
-            plan = self.plan(shapes, static, precision, preferred)
+            plan = self.plan(tuple(a.shape for a in arrays), static, precision, preferred)
             fn = self._calls.put(key, executor(plan))
         return fn(*arrays)
+
+    def _as_array(self, i: int, value: Any) -> jax.Array:
+        if isinstance(value, jax.Array):
+            return value
+        return as_array(self.name, self._arg_name(i), value)
 
     def cache_clear(self) -> None:
         self._calls.clear()
