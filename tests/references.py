@@ -9,6 +9,8 @@ import os
 import numpy as np
 import pytest
 
+from dotsum.testing import legacy_batch_dot as np_legacy_batch_dot  # noqa: F401 (re-export)
+
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -33,41 +35,6 @@ def np_batch_dot(x, y, axes=None):
     out = np.stack([np.tensordot(x[i], y[i], axes=(a0 - 1, a1 - 1)) for i in range(x.shape[0])])
     out = out.reshape((x.shape[0],) + out.shape[1:])
     return out[:, None] if out.ndim == 1 else out
-
-
-def np_legacy_batch_dot(x, y, axes=None):
-    """Keras <= 2.2.4 ``batch_dot`` with the TensorFlow backend (SEMANTICS §3), op for op:
-    reshape-pad, multiply+sum or matmul with adjoints, squeeze, expand_dims."""
-    x, y = np.asarray(x), np.asarray(y)
-    if isinstance(axes, (int, np.integer)):
-        axes = (axes, axes)
-    x_ndim, y_ndim = x.ndim, y.ndim
-    if axes is None:
-        axes = [x_ndim - 1, y_ndim - 2]
-    diff = abs(x_ndim - y_ndim)
-    if x_ndim > y_ndim:
-        y = y.reshape(y.shape + (1,) * diff)
-    elif y_ndim > x_ndim:
-        x = x.reshape(x.shape + (1,) * diff)
-    if x.ndim == 2 and y.ndim == 2:
-        if axes[0] == axes[1]:
-            out = np.sum(x * y, axis=axes[0])
-        else:
-            out = np.sum(x.T * y, axis=axes[1])
-    else:
-        if x.ndim < 2:
-            raise ValueError("matmul needs rank >= 2")
-        if axes[0] != x.ndim - 1:
-            x = np.conj(np.swapaxes(x, -1, -2))
-        if axes[1] == y.ndim - 1:
-            y = np.conj(np.swapaxes(y, -1, -2))
-        out = np.matmul(x, y)
-    if diff:
-        idx = x_ndim + y_ndim - 3 if x_ndim > y_ndim else x_ndim - 1
-        out = np.squeeze(out, tuple(range(idx, idx + diff)))
-    if out.ndim == 1:
-        out = out[:, None]
-    return out
 
 
 def np_tf_matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False):

@@ -1,8 +1,8 @@
 """Legacy batch_dot (Keras <= 2.2.4, TensorFlow backend) against its SEMANTICS §3 definition.
 
-Keras 2.2.4 needs TensorFlow 1.x, so the reference is ``np_legacy_batch_dot`` in
-``references.py``: the 2.2.4 algorithm op for op (its TF ops map one to one onto NumPy's:
-``matmul`` and elementwise products broadcast the same way). Runs without TensorFlow.
+Keras 2.2.4 needs TensorFlow 1.x, so the reference is ``dotsum.testing.legacy_batch_dot``: the
+2.2.4 algorithm op for op in NumPy, independent of dotsum's planner (its TF ops map one to one onto
+NumPy's: ``matmul`` and elementwise products broadcast the same way). Runs without TensorFlow.
 """
 
 from __future__ import annotations

@@ -1,0 +1,170 @@
+"""Test helpers for your own suite: check a dotsum call against the framework it reproduces::
+
+    from dotsum import keras as K, ops
+    from dotsum.testing import assert_matches_reference
+
+    assert_matches_reference(K.batch_dot, x, y, axes=(2, 1))   # against tf_keras
+    assert_matches_reference(ops.einsum, "bqd,bkd->bqk", q, k)  # against Keras 3 on JAX
+
+The reference runs live: tf_keras for ``dotsum.keras``, TensorFlow for ``dotsum.tf``, Keras 3 on
+the JAX backend for ``dotsum.ops`` (set ``KERAS_BACKEND=jax`` before Keras is imported). Legacy
+``batch_dot`` (Keras <= 2.2.4, which needs TensorFlow 1.x) is checked against
+:func:`legacy_batch_dot`, a NumPy transcription of its algorithm. ``REFERENCES`` maps each op's
+qualified name to its reference and can be extended.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import chex
+import jax
+import numpy as np
+
+__all__ = ["REFERENCES", "assert_matches_reference", "legacy_batch_dot", "tolerance"]
+
+
+def legacy_batch_dot(x: Any, y: Any, axes: Any = None) -> np.ndarray:
+    """Keras <= 2.2.4 ``batch_dot`` (TensorFlow backend) in NumPy, step by step: pad the
+    lower-rank operand with trailing size-1 axes; rank 2 multiplies and sums one axis, higher ranks
+    are a broadcasting matmul whose (conjugate) transposes the unnormalised ``axes`` choose; squeeze
+    the padding; a 1-D result becomes ``(b, 1)``."""
+    x, y = np.asarray(x), np.asarray(y)
+    if isinstance(axes, (int, np.integer)):
+        axes = (axes, axes)
+    x_ndim, y_ndim = x.ndim, y.ndim
+    if axes is None:
+        axes = (x_ndim - 1, y_ndim - 2)
+    diff = abs(x_ndim - y_ndim)
+    if x_ndim > y_ndim:
+        y = y.reshape(y.shape + (1,) * diff)
+    elif y_ndim > x_ndim:
+        x = x.reshape(x.shape + (1,) * diff)
+    if x.ndim == 2:
+        out = np.sum(x * y, axis=axes[0]) if axes[0] == axes[1] else np.sum(x.T * y, axis=axes[1])
+    elif x.ndim < 2:
+        raise ValueError("batch_dot of two 1-D tensors: tf.matmul needs rank >= 2")
+    else:
+        if axes[0] != x.ndim - 1:
+            x = np.conj(np.swapaxes(x, -1, -2))
+        if axes[1] == y.ndim - 1:
+            y = np.conj(np.swapaxes(y, -1, -2))
+        out = np.matmul(x, y)
+    if diff:
+        idx = x_ndim + y_ndim - 3 if x_ndim > y_ndim else x_ndim - 1
+        out = np.squeeze(out, tuple(range(idx, idx + diff)))
+    return out[:, None] if out.ndim == 1 else out
+
+
+def _tf():
+    return importlib.import_module("tensorflow")
+
+
+def _tf_call(path: str) -> Callable[..., Any]:
+    """A TensorFlow (or tf_keras) function called on ``tf.constant`` operands."""
+    module, _, name = path.rpartition(".")
+
+    def call(*args: Any, **params: Any) -> np.ndarray:
+        tf = _tf()
+        fn = getattr(importlib.import_module(module), name)
+        args = [tf.constant(a) if isinstance(a, (np.ndarray, jax.Array)) else a for a in args]
+        return np.asarray(fn(*args, **params))
+
+    return call
+
+
+def _keras3(name: str) -> Callable[..., Any]:
+    def call(*args: Any, **params: Any) -> np.ndarray:
+        keras = importlib.import_module("keras")
+        if keras.backend.backend() != "jax":
+            raise RuntimeError("dotsum.ops is checked against Keras 3 on the JAX backend; set "
+                               f"KERAS_BACKEND=jax before importing keras (it is "
+                               f"{keras.backend.backend()!r})")
+        return np.asarray(getattr(keras.ops, name)(*args, **params))
+
+    return call
+
+
+def _batch_dot(x: Any, y: Any, axes: Any = None, *, legacy: bool = False) -> np.ndarray:
+    if legacy:
+        return legacy_batch_dot(x, y, axes)
+    return _tf_call("tf_keras.backend.batch_dot")(x, y, axes=axes)
+
+
+REFERENCES: dict[str, Callable[..., Any]] = {
+    "dotsum.keras.dot": _tf_call("tf_keras.backend.dot"),
+    "dotsum.keras.batch_dot": _batch_dot,
+    "dotsum.tf.matmul": _tf_call("tensorflow.matmul"),
+    "dotsum.tf.einsum": _tf_call("tensorflow.einsum"),
+    "dotsum.tf.tensordot": _tf_call("tensorflow.tensordot"),
+    "dotsum.tf.matvec": _tf_call("tensorflow.linalg.matvec"),
+    **{f"dotsum.ops.{name}": _keras3(name)
+       for name in ("dot", "matmul", "tensordot", "inner", "outer", "vdot", "einsum")},
+}
+
+
+def tolerance(dtype: Any) -> float:
+    """rtol = atol used for a result of this dtype."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "biu":
+        return 0.0
+    if dtype.itemsize <= 2 or dtype.name == "bfloat16":
+        return 2e-2
+    return 1e-12 if dtype.name in ("float64", "complex128") else 2e-5
+
+
+def _qualified_name(op: Any) -> str:
+    return f"{getattr(op, '__module__', '?')}.{getattr(op, '__qualname__', type(op).__name__)}"
+
+
+def assert_matches_reference(op: Callable[..., Any], *args: Any, **params: Any) -> None:
+    """Assert that ``op(*args, **params)`` equals the reference framework's same call: the same
+    shape, dtype (TensorFlow's result dtype canonicalised as JAX would, for the ``dotsum.tf`` and
+    ``dotsum.keras`` ops) and values (``chex.assert_trees_all_close``, tolerances by dtype). If
+    the reference raises, ``op`` must raise ``ValueError`` or ``TypeError``. A failure shows the
+    dotsum plan of the call.
+
+    ``args`` are the op's positional arguments as you would pass them (arrays, and for einsum the
+    equation first); ``params`` its keyword arguments.
+    """
+    name = _qualified_name(op)
+    reference = REFERENCES.get(name)
+    if reference is None:
+        raise KeyError(f"no reference is registered for {name}; known: {sorted(REFERENCES)}")
+    arrays = [np.asarray(a) if isinstance(a, (list, jax.Array)) else a for a in args]
+    try:
+        expected = reference(*arrays, **params)
+    except (ImportError, RuntimeError):
+        raise
+    except Exception as reference_error:  # noqa: BLE001 - references raise anything
+        try:
+            op(*args, **params)
+        except (ValueError, TypeError):
+            return
+        raise AssertionError(f"{name}: the reference rejects this call ({reference_error!r}) "
+                             f"but dotsum returned a result\n{_plan_text(op, args, params)}"
+                             ) from None
+    got = op(*args, **params)
+    expected_dtype = np.dtype(expected.dtype)
+    if not name.startswith("dotsum.ops."):  # TensorFlow: JAX's canonical dtype of its result
+        expected_dtype = np.dtype(jax.dtypes.canonicalize_dtype(expected_dtype))
+    try:
+        chex.assert_shape(got, expected.shape)
+        if np.dtype(got.dtype) != expected_dtype:
+            raise AssertionError(f"dtype {np.dtype(got.dtype)} != reference {expected_dtype}")
+        tol = tolerance(got.dtype)
+        chex.assert_trees_all_close(np.asarray(got, expected.dtype), expected, rtol=tol,
+                                    atol=tol)
+    except AssertionError as e:
+        raise AssertionError(f"{name} differs from its reference: {e}\n"
+                             f"{_plan_text(op, args, params)}") from None
+
+
+def _plan_text(op: Any, args: tuple, params: dict) -> str:
+    shaped = [np.shape(a) if not isinstance(a, str) else a for a in args]
+    try:
+        return f"dotsum plan:\n{op.plan(*shaped, **params)}"
+    except (ValueError, TypeError) as e:
+        return f"dotsum plan: none ({e})"

@@ -1,0 +1,67 @@
+"""dotsum.testing: the helpers users put in their own suites."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from references import optional
+from strategies import random
+
+from dotsum import keras as K
+from dotsum import ops
+from dotsum import tf as dtf
+from dotsum import testing
+
+
+@pytest.mark.parametrize("call", [
+    lambda: testing.assert_matches_reference(K.dot, random((2, 3, 4), "float32"),
+                                             random((5, 4, 2), "float32")),
+    lambda: testing.assert_matches_reference(K.batch_dot, random((4, 2, 3), "float32"),
+                                             random((4, 3, 5), "float32"), axes=(2, 1)),
+    lambda: testing.assert_matches_reference(K.batch_dot, random((3, 2, 2), "complex64"),
+                                             random((3, 2, 2), "complex64"), -1, legacy=True),
+    lambda: testing.assert_matches_reference(dtf.matmul, random((5, 1, 2, 3), "float32"),
+                                             random((4, 6, 3), "float32"), transpose_b=True),
+    lambda: testing.assert_matches_reference(dtf.einsum, "bij,bjk->bik",
+                                             random((2, 3, 4), "float32"),
+                                             random((2, 4, 5), "float32")),
+    lambda: testing.assert_matches_reference(ops.matmul, np.ones((2, 3), np.int8),
+                                             np.ones((3, 4), np.int8)),
+    lambda: testing.assert_matches_reference(ops.einsum, "ii->i", random((3, 3), "float32")),
+    # the reference rejects it, and so does dotsum: that matches too
+    lambda: testing.assert_matches_reference(K.dot, np.ones((3, 4, 5, 2), np.float32),
+                                             np.ones((2, 5, 3, 7), np.float32)),
+])
+def test_matches(call):
+    optional("tensorflow"), optional("tf_keras"), optional("keras")
+    call()
+
+
+def test_a_difference_fails_and_shows_the_plan(monkeypatch):
+    optional("tf_keras")
+    monkeypatch.setitem(testing.REFERENCES, "dotsum.keras.dot",
+                        lambda x, y: np.dot(x, y) + 1)  # a wrong reference
+    with pytest.raises(AssertionError, match=r"(?s)dotsum\.keras\.dot differs from its "
+                                             r"reference.*abk,cke->abce"):
+        testing.assert_matches_reference(K.dot, np.ones((2, 3, 4), np.float32),
+                                         np.ones((5, 4, 2), np.float32))
+
+
+def test_dotsum_accepting_what_the_reference_rejects_fails(monkeypatch):
+    def rejects(x, y):
+        raise ValueError("no")
+
+    monkeypatch.setitem(testing.REFERENCES, "dotsum.ops.dot", rejects)
+    with pytest.raises(AssertionError, match=r"the reference rejects this call"):
+        testing.assert_matches_reference(ops.dot, np.ones(3), np.ones(3))
+
+
+def test_unknown_op():
+    with pytest.raises(KeyError, match="no reference is registered for builtins.len"):
+        testing.assert_matches_reference(len, np.ones(3))
+
+
+def test_tolerances():
+    assert testing.tolerance("int8") == 0
+    assert testing.tolerance("bfloat16") == testing.tolerance("float16") == 2e-2
+    assert testing.tolerance("float64") < testing.tolerance("float32")
