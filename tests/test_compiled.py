@@ -13,6 +13,7 @@ from references import np_batch_dot, np_legacy_batch_dot, np_tf_matmul
 
 import dotsum
 from dotsum import keras as K
+from dotsum import ops
 from dotsum import tf as dtf
 
 # (name, op, numpy definition, x shape, y shape, params)
@@ -23,6 +24,18 @@ CALLS = [
     ("legacy", lambda x, y, **p: K.batch_dot(x, y, legacy=True, **p), np_legacy_batch_dot,
      (3, 2, 2), (3, 2, 2), {"axes": -1}),
     ("matmul", dtf.matmul, np_tf_matmul, (5, 1, 2, 3), (4, 6, 3), {"transpose_b": True}),
+    ("ops.dot", ops.dot, np.dot, (2, 3, 4), (7, 4, 5), {}),
+    ("ops.matmul", ops.matmul, np.matmul, (3,), (2, 3, 4), {}),
+    ("ops.tensordot", ops.tensordot, np.tensordot, (2, 3, 4), (4, 3, 5), {"axes": ([1, 2], [1, 0])}),
+    ("ops.inner", ops.inner, np.inner, (2, 3), (4, 3), {}),
+    ("ops.outer", ops.outer, np.outer, (2, 3), (4,), {}),
+    ("ops.vdot", ops.vdot, np.vdot, (2, 3), (6,), {}),
+    ("ops.einsum", lambda x, y: ops.einsum("bqhd,bkhd->bhqk", x, y),
+     lambda x, y: np.einsum("bqhd,bkhd->bhqk", x, y), (2, 3, 4, 5), (2, 6, 4, 5), {}),
+    ("ops.einsum-diagonal", lambda x, y: ops.einsum("ii,ij->j", x, y),
+     lambda x, y: np.einsum("ii,ij->j", x, y), (3, 3), (3, 4), {}),
+    ("tf.einsum", lambda x, y: dtf.einsum("ij,jk->ik", x, y),
+     lambda x, y: np.einsum("ij,jk->ik", x, y), (2, 3), (3, 4), {}),
 ]
 IDS = [c[0] for c in CALLS]
 
@@ -71,6 +84,21 @@ def test_no_retrace_under_jit(name, op, reference, x_shape, y_shape, params):
     for seed in range(5):
         x, y = _inputs(x_shape, y_shape)
         f(x + seed, y).block_until_ready()
+
+
+def test_three_operand_einsum_under_transformations():
+    """A contraction path: two dot_generals, and jit, grad and vmap go through them."""
+    def f(a, b, c):
+        return ops.einsum("ij,jk,kl->il", a, b, c)
+
+    with jax.enable_x64(True):
+        rng = np.random.default_rng(0)
+        a, b, c = (rng.standard_normal(s) for s in ((2, 3), (3, 4), (4, 5)))
+        check_grads(f, (a, b, c), order=1, modes=("fwd", "rev"))
+        np.testing.assert_allclose(np.asarray(jax.jit(f)(a, b, c)), a @ b @ c, rtol=1e-12)
+        batched = jax.vmap(f, in_axes=(0, None, None))(np.stack([a, a]), b, c)
+        np.testing.assert_allclose(np.asarray(batched), np.stack([a @ b @ c] * 2), rtol=1e-12)
+    assert str(jax.make_jaxpr(f)(a, b, c)).count("dot_general[") == 2
 
 
 @pytest.mark.parametrize("name, op, reference, x_shape, y_shape, params", CALLS, ids=IDS)

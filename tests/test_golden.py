@@ -1,7 +1,7 @@
 """The compiler's golden table: (op, shapes, params) -> (subscripts, output shape).
 
 Covers every call in the seed document and every row of SEMANTICS §2, plus the legacy quirks of
-§3 and tf.matmul's flags. Each row is checked three ways: the string and shape first, then the
+§3, tf.matmul's flags and the NumPy-semantics ops of §6. Each row is checked three ways: the string and shape first, then the
 plan's einsum run by ``np.einsum`` on the prepared operands, then the op's values against an
 independent NumPy definition of the semantics. Runs without any reference framework.
 """
@@ -13,6 +13,7 @@ import pytest
 from references import np_batch_dot, np_legacy_batch_dot, np_tf_matmul
 
 from dotsum import keras as K
+from dotsum import ops
 from dotsum import tf as dtf
 
 GOLDEN = [
@@ -68,6 +69,21 @@ GOLDEN = [
      "akc,adk->acd", (8, 2, 4)),
     ("tf.matmul", (8, 3, 2), (3, 4), {"adjoint_a": True}, "akc,kd->acd", (8, 2, 4)),
     ("tf.matmul", (2, 3), (4, 3), {"adjoint_b": True}, "ak,bk->ab", (2, 4)),
+    # -- dotsum.ops (NumPy semantics) ------------------------------------------------------------
+    ("ops.dot", (2, 3, 4), (7, 4, 5), {}, "abk,cke->abce", (2, 3, 7, 5)),
+    ("ops.dot", (), (3, 4), {}, ",ab->ab", (3, 4)),  # a 0-D operand multiplies
+    ("ops.dot", (2, 3), (), {}, "ab,->ab", (2, 3)),
+    ("ops.matmul", (5, 1, 2, 3), (4, 3, 6), {}, "abk,cke->acbe", (5, 4, 2, 6)),
+    ("ops.matmul", (3,), (2, 3, 4), {}, "k,akc->ac", (2, 4)),  # 1-D promoted, then removed
+    ("ops.matmul", (2, 3, 4), (4,), {}, "abk,k->ab", (2, 3)),
+    ("ops.matmul", (3,), (3,), {}, "k,k->", ()),
+    ("ops.tensordot", (2, 3, 4), (3, 4, 5), {}, "akl,kld->ad", (2, 5)),
+    ("ops.tensordot", (2, 3, 4), (4, 3, 5), {"axes": ([1, 2], [1, 0])}, "akl,lkd->ad", (2, 5)),
+    ("ops.tensordot", (2, 3), (4, 5), {"axes": 0}, "ab,cd->abcd", (2, 3, 4, 5)),
+    ("ops.inner", (2, 3), (4, 3), {}, "ak,bk->ab", (2, 4)),
+    ("ops.inner", (2, 3, 4), (5, 4), {}, "abk,ck->abc", (2, 3, 5)),
+    ("ops.outer", (2, 3), (4,), {}, "a,b->ab", (6, 4)),  # both flattened
+    ("ops.vdot", (2, 3), (6,), {}, "k,k->", ()),  # both flattened, x1 conjugated
 ]
 
 OPS = {
@@ -75,12 +91,16 @@ OPS = {
     "keras.batch_dot": (K.batch_dot, np_batch_dot),
     "legacy": (lambda x, y, **p: K.batch_dot(x, y, legacy=True, **p), np_legacy_batch_dot),
     "tf.matmul": (dtf.matmul, np_tf_matmul),
+    **{f"ops.{name}": (getattr(ops, name), getattr(np, name))
+       for name in ("dot", "matmul", "tensordot", "inner", "outer", "vdot")},
 }
 PLANNERS = {
     "keras.dot": K.dot.plan,
     "keras.batch_dot": K.batch_dot.plan,
     "legacy": lambda x, y, **p: K.batch_dot.plan(x, y, legacy=True, **p),
     "tf.matmul": dtf.matmul.plan,
+    **{f"ops.{name}": getattr(ops, name).plan
+       for name in ("dot", "matmul", "tensordot", "inner", "outer", "vdot")},
 }
 IDS = [f"{op}-{x}-{y}-{p}" for op, x, y, p, *_ in GOLDEN]
 
