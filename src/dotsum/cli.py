@@ -1,0 +1,213 @@
+"""``dotsum`` on the command line: what einsum does a call become, and what will it cost?
+
+    dotsum list
+    dotsum explain keras.dot 2,3,4 7,6,4,5
+    dotsum explain keras.batch_dot 10,12,4,5 10,12,5,8 --legacy
+    dotsum explain tf.matmul 8,2,3 8,4,3 --transpose-b --hlo
+    dotsum explain ops.einsum 'bqhd,bkhd->bhqk' 2,16,8,64 2,16,8,64 --time
+
+A shape is comma-separated sizes (``2,3,4``); ``()`` or an empty string is a 0-D operand.
+Bad input prints one line saying what was wrong and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from dotsum import keras, ops, tf
+from dotsum._plan import Plan
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed as one line, exit status 2."""
+
+
+# name -> (the op, which extra options it takes, whether its first argument is an equation)
+OPS: dict[str, tuple[Callable[..., Any], tuple[str, ...], bool]] = {
+    "keras.dot": (keras.dot, (), False),
+    "keras.batch_dot": (keras.batch_dot, ("axes", "legacy"), False),
+    "tf.matmul": (tf.matmul, ("transpose_a", "transpose_b", "adjoint_a", "adjoint_b"), False),
+    "tf.einsum": (tf.einsum, (), True),
+    "ops.dot": (ops.dot, (), False),
+    "ops.matmul": (ops.matmul, (), False),
+    "ops.tensordot": (ops.tensordot, ("axes",), False),
+    "ops.inner": (ops.inner, (), False),
+    "ops.outer": (ops.outer, (), False),
+    "ops.vdot": (ops.vdot, (), False),
+    "ops.einsum": (ops.einsum, (), True),
+}
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """``'2,3,4'`` -> ``(2, 3, 4)``; ``''`` or ``'()'`` -> ``()``."""
+    body = text.strip().strip("()[] ")
+    if not body:
+        return ()
+    try:
+        sizes = tuple(int(part) for part in body.split(",") if part.strip() != "")
+    except ValueError:
+        raise UsageError(f"malformed shape {text!r}: expected comma-separated sizes such as "
+                         "2,3,4") from None
+    if any(size < 0 for size in sizes):
+        raise UsageError(f"malformed shape {text!r}: sizes must be non-negative")
+    return sizes
+
+
+def parse_axes(text: str | None) -> Any:
+    """``'1'`` -> 1, ``'2,1'`` -> (2, 1), ``'[1,2],[1,0]'`` -> ([1, 2], [1, 0])."""
+    if text is None:
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise UsageError(f"malformed --axes {text!r}: expected e.g. 1, 2,1 or "
+                         "'[1,2],[1,0]'") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dotsum", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="every op with a one-line description")
+    explain = sub.add_parser("explain", help="print the plan of one call")
+    explain.add_argument("op", help="e.g. keras.batch_dot; see `dotsum list`")
+    explain.add_argument("args", nargs="*", help="operand shapes (an equation first for einsum)")
+    explain.add_argument("--axes", help="batch_dot / tensordot axes, e.g. 1, 2,1, "
+                                        "'[1,2],[1,0]' (negative: --axes=-2,-1)")
+    explain.add_argument("--legacy", action="store_true", help="batch_dot: Keras <= 2.2.4")
+    for flag in ("transpose-a", "transpose-b", "adjoint-a", "adjoint-b"):
+        explain.add_argument(f"--{flag}", action="store_true", help=f"tf.matmul: {flag}")
+    explain.add_argument("--dtype", default="float32", help="operand dtype (default float32)")
+    explain.add_argument("--precision", help="lax precision: default, high or highest")
+    explain.add_argument("--jaxpr", action="store_true", help="print the traced jaxpr")
+    explain.add_argument("--hlo", action="store_true", help="print the optimized HLO")
+    explain.add_argument("--time", action="store_true", help="compile, run and time it")
+    return parser
+
+
+def _call_args(name: str, args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
+    """The op's positional arguments (shapes, or an equation then shapes) and keywords."""
+    op, options, equation = OPS[name]
+    positional: list[Any] = list(args.args)
+    if equation:
+        if not positional:
+            raise UsageError(f"{name} needs an equation, e.g. {name} 'ij,jk->ik' 2,3 3,4")
+        positional = [positional[0], *map(parse_shape, positional[1:])]
+    else:
+        positional = [parse_shape(p) for p in positional]
+        if len(positional) != 2:
+            raise UsageError(f"{name} takes 2 shapes; got {len(positional)}")
+    keywords: dict[str, Any] = {}
+    given = {"axes": args.axes is not None, "legacy": args.legacy,
+             **{flag: getattr(args, flag) for flag in OPS["tf.matmul"][1]}}
+    for option, on in given.items():
+        if on and option not in options:
+            raise UsageError(f"{name} has no option --{option.replace('_', '-')}")
+        if on:
+            keywords[option] = parse_axes(args.axes) if option == "axes" else True
+    if args.precision:
+        keywords["precision"] = args.precision
+    return positional, keywords
+
+
+def _dtype(text: str) -> np.dtype:
+    import jax.numpy as jnp
+
+    try:
+        return np.dtype(jnp.dtype(text))
+    except TypeError:
+        raise UsageError(f"unknown --dtype {text!r}") from None
+
+
+def summary(fn: Callable[..., Any]) -> str:
+    """The first sentence of an op's docstring, without reST markup."""
+    paragraph = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
+    sentence = paragraph.split(". ")[0].rstrip(".") + "."
+    return sentence.replace("``", "")
+
+
+def explain(plan: Plan, dtype: np.dtype) -> str:
+    """``str(plan)`` plus memory traffic and arithmetic intensity for ``dtype`` operands."""
+    moved = sum(int(np.prod(o.shape)) for o in plan.operands) + int(np.prod(plan.out_shape))
+    moved *= dtype.itemsize
+    intensity = plan.flops / moved if moved else float("nan")
+    width = max(6, *(len(o.name) for o in plan.operands))
+    return (f"{plan}\n  {'bytes':<{width}}  {moved:,} ({dtype.name}: operands read once, "
+            f"result written once)\n  {'flop/B':<{width}}  {intensity:.2f}")
+
+
+def _specs(plan: Plan, dtype: np.dtype):
+    import jax
+
+    return [jax.ShapeDtypeStruct(o.shape, dtype) for o in plan.operands]
+
+
+def _time(plan: Plan, dtype: np.dtype) -> str:
+    import jax
+
+    from dotsum._lower import executor
+
+    fn = executor(plan)
+    rng = np.random.default_rng(0)
+    arrays = [jax.device_put(rng.standard_normal(o.shape).astype(dtype)) for o in plan.operands]
+    start = time.perf_counter()
+    fn(*arrays).block_until_ready()
+    first = time.perf_counter() - start
+    runs = []
+    for _ in range(30):
+        start = time.perf_counter()
+        fn(*arrays).block_until_ready()
+        runs.append(time.perf_counter() - start)
+    median = statistics.median(runs)
+    rate = plan.flops / median / 1e9 if median else float("nan")
+    width = max(6, *(len(o.name) for o in plan.operands))
+    return (f"  {'time':<{width}}  first call {first * 1e3:.1f} ms (trace + compile); then median "
+            f"{median * 1e6:.1f} us over 30 calls = {rate:.2f} GFLOP/s on "
+            f"{jax.devices()[0].device_kind}")
+
+
+def run(argv: Sequence[str] | None = None) -> str:
+    """The CLI's output for ``argv``; raises :class:`UsageError` for bad input."""
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        width = max(map(len, OPS))
+        return "\n".join(f"{name:<{width}}  {summary(fn)}" for name, (fn, _, _) in OPS.items())
+    if args.op not in OPS:
+        raise UsageError(f"unknown op {args.op!r}; one of: {', '.join(OPS)}")
+    positional, keywords = _call_args(args.op, args)
+    dtype = _dtype(args.dtype)
+    try:
+        plan = OPS[args.op][0].plan(*positional, **keywords)
+    except (ValueError, TypeError) as e:
+        raise UsageError(str(e)) from None
+    out = [explain(plan, dtype)]
+    if args.jaxpr or args.hlo:
+        import jax
+
+        from dotsum._lower import executor
+
+        specs = _specs(plan, dtype)
+        if args.jaxpr:
+            out.append(f"\njaxpr:\n{jax.make_jaxpr(executor(plan))(*specs)}")
+        if args.hlo:
+            hlo = jax.jit(executor(plan)).lower(*specs).compile().as_text()
+            out.append(f"\noptimized HLO ({jax.devices()[0].platform}):\n{hlo}")
+    if args.time:
+        out.append(_time(plan, dtype))
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        print(run(argv))
+    except UsageError as e:
+        print(f"dotsum: error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,89 @@
+"""The command line: `dotsum list`, `dotsum explain …`, and one-line errors with status 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dotsum import cli
+
+
+def explain(capsys, *argv):
+    assert cli.main(["explain", *argv]) == 0
+    return capsys.readouterr().out
+
+
+def test_the_issue_example(capsys):
+    out = explain(capsys, "keras.dot", "2,3,4", "7,6,4,5")
+    assert "abk,cdkf->abcdf" in out and "(2, 3, 7, 6, 5)" in out
+    assert "x       abk    (2, 3, 4)" in out  # each operand with its labels
+    assert "flops   10,080" in out and "bytes   8,496" in out and "flop/B  1.19" in out
+    assert "dot_general(x, y, contract=(2,)x(2,), batch=()x())" in out  # the lowering
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["keras.batch_dot", "10,12,4,5", "10,12,5,8"], "(10, 12, 4, 12, 8)"),
+    (["keras.batch_dot", "10,12,4,5", "10,12,5,8", "--legacy"], "(10, 12, 4, 8)"),
+    (["keras.batch_dot", "4,3,4", "4,5,3", "--axes=-2,-1"], "akc,adk->acd"),  # = for negatives
+    (["tf.matmul", "5,1,2,3", "4,6,3", "--transpose-b"], "transpose(0, 2, 1, 3)"),
+    (["tf.einsum", "aBc", "2,3,4"], "aBc->Bac"),
+    (["ops.einsum", "ij,jk,kl->il", "2,3", "3,4", "4,5"], "path         [(0, 1), (0, 1)]"),
+    (["ops.tensordot", "2,3,4", "4,3,5", "--axes", "[1,2],[1,0]"], "akl,lkd->ad"),
+    (["ops.dot", "()", "3,4"], ",ab->ab"),
+    (["ops.vdot", "2,3", "6", "--dtype", "complex64"], "conjugate"),
+])
+def test_explain(capsys, argv, expected):
+    assert expected in explain(capsys, *argv)
+
+
+def test_jaxpr_hlo_and_time(capsys):
+    out = explain(capsys, "keras.batch_dot", "4,2,3", "4,3,5", "--jaxpr", "--hlo", "--time")
+    assert "dot_general[" in out  # the jaxpr
+    assert "HloModule" in out  # the optimized HLO
+    assert "GFLOP/s" in out and "first call" in out
+
+
+def test_list(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in cli.OPS:
+        assert name in out
+    assert "keras.batch_dot  Keras 2 K.batch_dot: a per-sample product over ONE axis" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["explain", "nope", "1", "2"], "unknown op 'nope'; one of: keras.dot"),
+    (["explain", "keras.dot", "2,x", "3"], "malformed shape '2,x'"),
+    (["explain", "keras.dot", "2,3"], "keras.dot takes 2 shapes; got 1"),
+    (["explain", "keras.dot", "2,3", "3,4", "--axes", "1"], "keras.dot has no option --axes"),
+    (["explain", "keras.dot", "3,4,5,2", "2,5,3,7"],
+     "keras.dot: axis -1 of x (size 2) does not match axis -2 of y (size 3)"),
+    (["explain", "keras.batch_dot", "4,3", "4,3", "--axes", "(("], "malformed --axes '(('"),
+    (["explain", "ops.einsum"], "ops.einsum needs an equation"),
+    (["explain", "keras.dot", "2,3", "3,4", "--dtype", "float3"], "unknown --dtype 'float3'"),
+])
+def test_errors_are_one_line_with_status_2(capsys, argv, message):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dotsum: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [
+    [sys.executable, "-m", "dotsum"],
+    [str(Path(sys.executable).with_name("dotsum"))],  # the console script
+])
+def test_entry_points(command):
+    if not Path(command[0]).exists():
+        pytest.skip(f"{command[0]} is not installed (pip install -e . creates it)")
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    ok = subprocess.run([*command, "explain", "keras.dot", "2,3,4", "7,6,4,5"],
+                        capture_output=True, text=True, env=env, timeout=120)
+    assert ok.returncode == 0 and "abk,cdkf->abcdf" in ok.stdout, ok.stderr
+    bad = subprocess.run([*command, "explain", "keras.dot", "3,4,5,2", "2,5,3,7"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
