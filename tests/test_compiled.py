@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 from references import np_batch_dot, np_legacy_batch_dot, np_tf_matmul
+from test_golden import GOLDEN, PLANNERS
+from test_golden import OPS as GOLDEN_OPS
 
 import dotsum
 from dotsum import keras as K
@@ -197,3 +199,23 @@ def test_dtypes_follow_jax_promotion(dtypes):
     y = jnp.ones((3, 4), dtypes[1])
     assert K.dot(x, y).dtype == jnp.einsum("ij,jk->ik", x, y).dtype
     assert dtf.matmul(x, y).dtype == jnp.matmul(x, y).dtype
+
+
+def _transposes(fn, *arrays):
+    return jax.jit(fn).lower(*arrays).compile().as_text().count("transpose(")
+
+
+@pytest.mark.parametrize("op, x, y, params", [row[:4] for row in GOLDEN],
+                         ids=[f"{r[0]}-{r[1]}-{r[2]}-{r[3]}" for r in GOLDEN])
+def test_no_more_transposes_than_jnp_einsum(op, x, y, params):
+    """Layout: each golden product compiles to no more transposes than jnp.einsum of its plan."""
+    plan = PLANNERS[op](x, y, **params)
+
+    def einsum(a, b):
+        prepared = [jnp.conj(t.reshape(o.einsum_shape)) if o.conj else t.reshape(o.einsum_shape)
+                    for t, o in zip((a, b), plan.operands)]
+        return jnp.einsum(plan.subscripts, *prepared).reshape(plan.out_shape)
+
+    arrays = (jnp.ones(x, jnp.complex64), jnp.ones(y, jnp.complex64))
+    ours = _transposes(lambda a, b: GOLDEN_OPS[op][0](a, b, **params), *arrays)
+    assert ours <= _transposes(einsum, *arrays)
