@@ -1,0 +1,100 @@
+"""Faults and load: NaN/Inf propagate as in the references, threads calling ops (and clearing
+caches) get the serial results, caches stay bounded under many shapes, results are
+deterministic."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import dotsum
+from dotsum import keras as K
+from dotsum import ops
+from dotsum import tf as dtf
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_and_inf_propagate_like_numpy(bad):
+    x = np.arange(12, dtype=np.float32).reshape(2, 3, 2)
+    y = np.ones((2, 2, 4), np.float32)
+    x[0, 1, 1] = bad
+    with np.errstate(invalid="ignore"):
+        cases = [
+            (K.batch_dot(x, y), np.matmul(x, y)),
+            (dtf.matmul(x, y), np.matmul(x, y)),
+            (K.dot(x, y[0]), np.dot(x, y[0])),
+            (ops.einsum("bij,bjk->bik", x, y), np.einsum("bij,bjk->bik", x, y)),
+            (K.batch_dot(x, y, legacy=True), np.matmul(x, y)),
+        ]
+    for got, expected in cases:
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        np.testing.assert_array_equal(np.isposinf(got), np.isposinf(expected))
+        np.testing.assert_array_equal(np.isneginf(got), np.isneginf(expected))
+        finite = np.isfinite(expected)
+        np.testing.assert_allclose(np.asarray(got)[finite], expected[finite], rtol=1e-6)
+
+
+def _calls():
+    """Valid calls of several ops with mixed shapes."""
+    rng = np.random.default_rng(0)
+
+    def r(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    return [
+        (K.batch_dot, (r(4, 2, 3), r(4, 3, 5)), {}),
+        (K.batch_dot, (r(4, 3), r(4, 3)), {}),
+        (K.batch_dot, (r(4, 3, 5), r(4, 2, 5)), {"axes": 2}),
+        (K.batch_dot, (r(3, 2, 2), r(3, 2, 2)), {"axes": -1, "legacy": True}),
+        (K.dot, (r(2, 3, 4), r(5, 4, 2)), {}),
+        (dtf.matmul, (r(5, 1, 2, 3), r(4, 3, 6)), {}),
+        (ops.einsum, ("bqd,bkd->bqk", r(2, 3, 4), r(2, 5, 4)), {}),
+        (ops.einsum, ("ij,jk,kl->il", r(2, 3), r(3, 4), r(4, 5)), {}),
+        (ops.tensordot, (r(2, 3, 4), r(3, 4, 5)), {}),
+    ]
+
+
+def test_threads_get_serial_results_even_while_caches_are_cleared():
+    calls = _calls()
+    serial = [np.asarray(fn(*args, **params)) for fn, args, params in calls]
+
+    def work(i):
+        fn, args, params = calls[i % len(calls)]
+        if i % 40 == 0:
+            dotsum.clear_caches()
+        return i % len(calls), np.asarray(fn(*args, **params))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(work, range(200)))
+    for index, got in results:
+        np.testing.assert_array_equal(got, serial[index])
+
+
+def test_caches_stay_bounded_under_many_shapes(monkeypatch):
+    """Each op keeps at most CALL_CACHE_SIZE calls and PLAN_CACHE_SIZE plans (4096 each by
+    default), and executors are an LRU of EXECUTOR_CACHE_SIZE: here scaled down to 64 so that a
+    few hundred distinct shapes overflow them."""
+    op = K._BATCH_DOT
+    for cache in (op._calls, op._plans):
+        monkeypatch.setattr(cache, "maxsize", 64)
+    for n in range(1, 301):
+        K.batch_dot.plan((2, n), (2, n))  # planning only: cheap, and still bounded
+    assert len(op._plans) <= 64
+    for n in range(1, 101):
+        K.batch_dot(jnp.ones((2, n)), jnp.ones((2, n)))
+    assert len(op._calls) <= 64 and len(op._plans) <= 64
+    assert dotsum._lower.executor.cache_info().maxsize == dotsum._lower.EXECUTOR_CACHE_SIZE
+
+
+def test_results_are_deterministic():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((8, 64, 32)).astype(np.float32)
+    y = rng.standard_normal((8, 32, 16)).astype(np.float32)
+    first = np.asarray(K.batch_dot(x, y))
+    for _ in range(5):
+        np.testing.assert_array_equal(np.asarray(K.batch_dot(x, y)), first)
+    dotsum.clear_caches()
+    np.testing.assert_array_equal(np.asarray(K.batch_dot(x, y)), first)
