@@ -75,17 +75,18 @@ def test_threads_get_serial_results_even_while_caches_are_cleared():
 
 def test_caches_stay_bounded_under_many_shapes(monkeypatch):
     """Each op keeps at most CALL_CACHE_SIZE calls and PLAN_CACHE_SIZE plans (4096 each by
-    default), and executors are an LRU of EXECUTOR_CACHE_SIZE: here scaled down to 64 so that a
-    few hundred distinct shapes overflow them."""
+    default), and executors are an LRU of EXECUTOR_CACHE_SIZE: here scaled down so that a few
+    hundred distinct plans, and a few dozen compiled calls, overflow them."""
     op = K._BATCH_DOT
     for cache in (op._calls, op._plans):
         monkeypatch.setattr(cache, "maxsize", 64)
     for n in range(1, 301):
         K.batch_dot.plan((2, n), (2, n))  # planning only: cheap, and still bounded
     assert len(op._plans) <= 64
-    for n in range(1, 101):
+    monkeypatch.setattr(op._calls, "maxsize", 8)
+    for n in range(1, 25):
         K.batch_dot(jnp.ones((2, n)), jnp.ones((2, n)))
-    assert len(op._calls) <= 64 and len(op._plans) <= 64
+    assert len(op._calls) <= 8 and len(op._plans) <= 64
     assert dotsum._lower.executor.cache_info().maxsize == dotsum._lower.EXECUTOR_CACHE_SIZE
 
 
