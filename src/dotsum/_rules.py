@@ -120,54 +120,80 @@ def numpy_dot_terms(op: str, shapes: Shapes, x: str, y: str, *, scalars: bool,
     return [Term(x, xs, x_ids, xs), Term(y, ys, y_ids, ys)], out_ids, out_shape
 
 
-def tensordot_axes(op: str, shapes: Shapes, a: str, b: str,
-                   axes: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Normalise ``tensordot``'s ``axes`` (an int N >= 0, a pair of ints, or a pair of
-    sequences of ints) to two equally long tuples of non-negative, distinct axes."""
-    ranks = {a: len(shapes[a]), b: len(shapes[b])}
+_AXES_FORMS = "an int N >= 0, a pair of ints, or a pair of lists of ints"
+
+
+def tensordot_axes(op: str, shapes: Shapes, a: str, b: str, axes: Any
+                   ) -> tuple[tuple[tuple[int, ...], tuple[int, ...]],
+                              tuple[tuple[int, ...], tuple[int, ...]]]:
+    """``tensordot``'s ``axes`` (an int N >= 0: the last N axes of ``a`` with the first N of
+    ``b``; a pair of ints; or a pair of equally long sequences of ints) as two pairs: the axes
+    as the user spelled them (for messages), and normalised (non-negative, distinct)."""
+    ranks = (len(shapes[a]), len(shapes[b]))
+    spelled = _spelled_axes(op, shapes, axes, ranks)
+    normal = []
+    for name, given, rank in zip((a, b), spelled, ranks):
+        seen: dict[int, int] = {}
+        for i in given:
+            n = i + rank if i < 0 else i
+            if not 0 <= n < rank:
+                fail(op, f"axis {i} is out of range for {name} of rank {rank} (axes={axes!r})",
+                     shapes)
+            if n in seen:
+                twice = "" if seen[n] == i else f" (as {seen[n]} and {i})"
+                fail(op, f"axis {n} of {name} is contracted twice{twice} in axes={axes!r}",
+                     shapes)
+            seen[n] = i
+        normal.append(tuple(seen))
+    return spelled, (normal[0], normal[1])
+
+
+def _spelled_axes(op: str, shapes: Shapes, axes: Any, ranks: tuple[int, int]):
     if is_int(axes):
         n = int(axes)
-        if n < 0 or n > min(ranks.values()):
-            fail(op, f"axes={n} must be between 0 and the smaller rank "
-                     f"({min(ranks.values())})", shapes)
-        return tuple(range(ranks[a] - n, ranks[a])), tuple(range(n))
-    if not isinstance(axes, (list, tuple)) or len(axes) != 2:
-        what = f"{len(axes)} values" if isinstance(axes, (list, tuple)) else type_name(axes)
-        fail(op, f"axes must be an int, a pair of ints, or a pair of sequences of ints; got "
-                 f"{what}", shapes, kind=TypeError if not isinstance(axes, (list, tuple))
-             else ValueError)
-    pair = []
-    for name, side in zip((a, b), axes):
-        seq = (side,) if is_int(side) else side
-        if not isinstance(seq, (list, tuple)) or not all(is_int(v) for v in seq):
-            fail(op, f"axes for {name} must be an int or a sequence of ints; got {side!r}",
-                 shapes, kind=TypeError)
-        normal = []
-        for v in seq:
-            if not -ranks[name] <= v < ranks[name]:
-                fail(op, f"axis {v} is out of range for {name} of rank {ranks[name]}", shapes)
-            normal.append(int(v) % ranks[name])
-        if len(set(normal)) != len(normal):
-            fail(op, f"axes for {name} repeat an axis: {side!r}", shapes)
-        pair.append(tuple(normal))
-    if len(pair[0]) != len(pair[1]):
-        fail(op, f"axes name {len(pair[0])} axes of {a} but {len(pair[1])} of {b}: {axes!r}",
-             shapes)
-    return pair[0], pair[1]
+        if n < 0:
+            fail(op, f"axes must be >= 0 when it is an int; got {n}", shapes)
+        for name, rank in zip(shapes, ranks):
+            if n > rank:
+                fail(op, f"axes={n} contracts more axes than {name} has (rank {rank})", shapes)
+        return tuple(range(-n, 0)), tuple(range(n))
+    if not isinstance(axes, (list, tuple)):
+        # arrays of axes are refused too: static params must be hashable values
+        hint = " (for an array of axes, pass axes.tolist())" if getattr(axes, "ndim", 0) else ""
+        fail(op, f"axes must be {_AXES_FORMS}; got {type_name(axes)}{hint}", shapes,
+             kind=TypeError)
+    if len(axes) != 2:
+        fail(op, f"axes must be an int or a pair; got {len(axes)} values {axes!r}", shapes)
+    a_axes, b_axes = axes
+    if is_int(a_axes) and is_int(b_axes):
+        return (int(a_axes),), (int(b_axes),)
+    if not (isinstance(a_axes, (list, tuple)) and isinstance(b_axes, (list, tuple))):
+        fail(op, f"axes must be {_AXES_FORMS}; got {axes!r}", shapes, kind=TypeError)
+    for value in (*a_axes, *b_axes):
+        if not is_int(value):
+            fail(op, f"axes must hold ints; got {type_name(value)} in axes={axes!r}", shapes,
+                 kind=TypeError)
+    if len(a_axes) != len(b_axes):
+        names = list(shapes)
+        fail(op, f"axes lists differ in length: {len(a_axes)} for {names[0]}, {len(b_axes)} "
+                 f"for {names[1]} (axes={axes!r})", shapes)
+    return tuple(int(i) for i in a_axes), tuple(int(i) for i in b_axes)
 
 
-def tensordot_terms(op: str, shapes: Shapes, a: str, b: str, a_axes: tuple[int, ...],
-                    b_axes: tuple[int, ...]):
-    """Contract ``a_axes`` of ``a`` with ``b_axes`` of ``b``, pairwise; keep the rest in order."""
+def tensordot_terms(op: str, shapes: Shapes, a: str, b: str,
+                    spelled: tuple[tuple[int, ...], tuple[int, ...]],
+                    normal: tuple[tuple[int, ...], tuple[int, ...]]):
+    """Contract ``normal[0]`` of ``a`` with ``normal[1]`` of ``b``, pairwise; keep the rest in
+    order, ``a``'s first. Every pair of sizes must agree (messages use the ``spelled`` axes)."""
     sa, sb = tuple(shapes[a]), tuple(shapes[b])
-    for i, j in zip(a_axes, b_axes):
-        if sa[i] != sb[j]:
-            fail(op, f"axis {i} of {a} (size {sa[i]}) does not match axis {j} of {b} "
-                     f"(size {sb[j]})", shapes)
-    contracted = {i: ("k", n) for n, i in enumerate(a_axes)}
-    a_ids = tuple(contracted.get(i, (a, i)) for i in range(len(sa)))
-    b_contracted = {j: ("k", n) for n, j in enumerate(b_axes)}
-    b_ids = tuple(b_contracted.get(j, (b, j)) for j in range(len(sb)))
+    for i, j, n, m in zip(*spelled, *normal):
+        if sa[n] != sb[m]:
+            fail(op, f"axis {i} of {a} (size {sa[n]}) does not match axis {j} of {b} "
+                     f"(size {sb[m]})", shapes)
+    a_ids: list[Hashable] = [(a, p) for p in range(len(sa))]
+    b_ids: list[Hashable] = [(b, p) for p in range(len(sb))]
+    for pair, (n, m) in enumerate(zip(*normal)):
+        a_ids[n] = b_ids[m] = ("k", pair)
     out_ids = tuple(i for i in a_ids + b_ids if i[0] != "k")
     out_shape = tuple(s for i, s in zip(a_ids + b_ids, sa + sb) if i[0] != "k")
-    return [Term(a, sa, a_ids, sa), Term(b, sb, b_ids, sb)], out_ids, out_shape
+    return [Term(a, sa, tuple(a_ids), sa), Term(b, sb, tuple(b_ids), sb)], out_ids, out_shape

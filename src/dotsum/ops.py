@@ -13,8 +13,13 @@ from dotsum._dispatch import Op
 from dotsum._einsum import einsum_plan
 from dotsum._errors import fail
 from dotsum._plan import Plan, Term, make_plan
-from dotsum._rules import (matmul_terms, numpy_dot_terms, require_rank, tensordot_axes,
-                           tensordot_terms)
+from dotsum._rules import (
+    matmul_terms,
+    numpy_dot_terms,
+    require_rank,
+    tensordot_axes,
+    tensordot_terms,
+)
 
 __all__ = ["dot", "einsum", "inner", "matmul", "outer", "tensordot", "vdot"]
 
@@ -46,17 +51,17 @@ def _matmul_rule(op: str, x1, x2, **options: Any) -> Plan:
 
 def _tensordot_rule(op: str, x1, x2, axes: Any, **options: Any) -> Plan:
     shapes = {"x1": x1, "x2": x2}
-    a_axes, b_axes = tensordot_axes(op, shapes, "x1", "x2", axes)
-    terms, out_ids, out_shape = tensordot_terms(op, shapes, "x1", "x2", a_axes, b_axes)
-    return make_plan(op, (("axes", (a_axes, b_axes)),), terms, out_ids, out_shape, **options)
+    spelled, normal = tensordot_axes(op, shapes, "x1", "x2", axes)
+    terms, out_ids, out_shape = tensordot_terms(op, shapes, "x1", "x2", spelled, normal)
+    return make_plan(op, (("axes", normal),), terms, out_ids, out_shape, **options)
 
 
 def _inner_rule(op: str, x1, x2, **options: Any) -> Plan:
     shapes = {"x1": x1, "x2": x2}
     if not x1 or not x2:  # a 0-D operand multiplies, as in numpy.inner
         return _dot_rule(op, x1, x2, **options)
-    terms, out_ids, out_shape = tensordot_terms(op, shapes, "x1", "x2", (len(x1) - 1,),
-                                                (len(x2) - 1,))
+    last = ((-1,), (-1,)), ((len(x1) - 1,), (len(x2) - 1,))
+    terms, out_ids, out_shape = tensordot_terms(op, shapes, "x1", "x2", *last)
     return make_plan(op, (), terms, out_ids, out_shape, **options)
 
 

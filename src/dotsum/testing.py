@@ -62,15 +62,22 @@ def _tf():
     return importlib.import_module("tensorflow")
 
 
+def _to_tf(value: Any) -> Any:
+    """A TensorFlow tensor of ``value`` (TF cannot convert bfloat16 NumPy scalars directly)."""
+    tf = _tf()
+    array = np.asarray(value)
+    if array.dtype.name == "bfloat16":
+        return tf.cast(tf.constant(array.astype(np.float32)), tf.bfloat16)
+    return tf.constant(value if isinstance(value, (list, int, float, complex)) else array)
+
+
 def _tf_call(path: str) -> Callable[..., Any]:
     """A TensorFlow (or tf_keras) function called on ``tf.constant`` operands."""
     module, _, name = path.rpartition(".")
 
     def call(*args: Any, **params: Any) -> np.ndarray:
-        tf = _tf()
         fn = getattr(importlib.import_module(module), name)
-        args = [tf.constant(a) if isinstance(a, (np.ndarray, jax.Array)) else a for a in args]
-        return np.asarray(fn(*args, **params))
+        return np.asarray(fn(*(a if isinstance(a, str) else _to_tf(a) for a in args), **params))
 
     return call
 
@@ -133,7 +140,9 @@ def assert_matches_reference(op: Callable[..., Any], *args: Any, **params: Any) 
     reference = REFERENCES.get(name)
     if reference is None:
         raise KeyError(f"no reference is registered for {name}; known: {sorted(REFERENCES)}")
-    arrays = [np.asarray(a) if isinstance(a, (list, jax.Array)) else a for a in args]
+    # nested lists go to the reference as lists: frameworks make float32 of Python floats,
+    # NumPy would make float64
+    arrays = [np.asarray(a) if isinstance(a, jax.Array) else a for a in args]
     try:
         expected = reference(*arrays, **params)
     except (ImportError, RuntimeError):

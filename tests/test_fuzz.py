@@ -1,0 +1,195 @@
+"""Differential fuzzing: every public op against its live reference, through
+``dotsum.testing.assert_matches_reference`` (same shape, dtype and values; where the reference
+rejects a call, dotsum raises ValueError/TypeError), over ranks 0-6, sizes 0-5, every axes form,
+the flags, several dtypes and operand kinds (JAX, NumPy, nested lists, Python scalars).
+
+The CI profile runs ``DOTSUM_FUZZ_EXAMPLES`` (default 25) examples per property; a long run:
+``DOTSUM_FUZZ_EXAMPLES=2000 .venv/bin/python -m pytest tests/test_fuzz.py``. Garbage inputs are
+fuzzed too: nothing but ValueError/TypeError (naming the op) may escape.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from references import optional
+
+from dotsum import keras as K
+from dotsum import ops
+from dotsum import tf as dtf
+from dotsum.testing import assert_matches_reference
+
+# TensorFlow needs equal dtypes and rejects int8/bool products: those combinations are checked
+# against JAX's promotion in test_compiled.py / test_reference_ops.py instead.
+TF_DTYPES = ["float16", "bfloat16", "float32", "float64", "complex64", "int32"]
+KERAS3_DTYPES = ["float16", "bfloat16", "float32", "complex64", "int8", "int32", "bool"]
+KINDS = ["numpy", "jax", "list"]
+
+sizes = st.integers(0, 5)
+
+
+def shapes(min_rank=0, max_rank=6, max_elements=4096):
+    return st.lists(sizes, min_size=min_rank, max_size=max_rank).map(tuple).filter(
+        lambda s: int(np.prod(s)) <= max_elements)
+
+
+def operand(shape, dtype, kind, seed):
+    rng = np.random.default_rng(seed)
+    values = rng.standard_normal(shape) * 2
+    if np.dtype(dtype).kind == "c":
+        values = values + 1j * rng.standard_normal(shape)
+    array = values.astype(jnp.dtype(dtype))
+    if kind == "jax":
+        return jnp.asarray(array)
+    if kind == "list" and np.dtype(dtype) in (np.float32, np.int32) and array.ndim and array.size:
+        return array.tolist()  # lists of Python floats/ints become float32/int32 in both
+    return array
+
+
+def axis_value(rank):
+    """An axis argument as a user might write it: an int, a NumPy int, in or out of range."""
+    base = st.integers(-rank - 1, rank) if rank else st.integers(-1, 1)
+    return st.one_of(base, base.map(np.int64))
+
+
+@st.composite
+def related(draw, min_rank=0):
+    """Two shapes that often share sizes (so that more calls are valid)."""
+    x = draw(shapes(min_rank))
+    y = draw(shapes(min_rank))
+    if draw(st.integers(0, 3)) and x and y:
+        k = draw(st.integers(1, min(len(x), len(y))))
+        y = y[:-k] + x[-k:] if draw(st.booleans()) else x[:k] + y[k:]
+    return x, y
+
+
+def run(op, shapes_, dtype, kind, *static, **params):
+    arrays = [operand(s, dtype, kind, i) for i, s in enumerate(shapes_)]
+    assert_matches_reference(op, *static, *arrays, **params)
+
+
+@given(case=related(), dtype=st.sampled_from(TF_DTYPES), kind=st.sampled_from(KINDS))
+def test_fuzz_keras_dot(case, dtype, kind):
+    optional("tf_keras")
+    x, y = case
+    if len(x) >= 2 and len(y) >= 2 or (len(x) == 1 and len(y) >= 3):  # TF's supported ranks
+        run(K.dot, case, dtype, kind)
+
+
+@given(case=related(min_rank=2), data=st.data(), dtype=st.sampled_from(TF_DTYPES),
+       kind=st.sampled_from(KINDS))
+def test_fuzz_keras_batch_dot(case, data, dtype, kind):
+    optional("tf_keras")
+    x, y = case
+    y = x[:1] + y[1:]
+    axes = data.draw(st.one_of(st.none(), axis_value(len(x)),
+                               st.tuples(axis_value(len(x)), axis_value(len(y)))))
+    if axes is not None and not isinstance(axes, tuple):
+        in_range = -len(x) <= axes < len(x) and -len(y) <= axes < len(y)
+    else:
+        in_range = axes is None or (-len(x) <= axes[0] < len(x) and -len(y) <= axes[1] < len(y))
+    numpy_int = isinstance(axes, np.integer) or (isinstance(axes, tuple) and any(
+        isinstance(a, np.integer) for a in axes))
+    if in_range and not numpy_int:  # dotsum deliberately differs on those: test_errors.py
+        run(K.batch_dot, (x, y), dtype, kind, axes=axes)
+
+
+@given(case=related(), data=st.data(), dtype=st.sampled_from(["float32", "complex64"]))
+def test_fuzz_legacy_batch_dot(case, data, dtype):
+    x, y = case
+    axes = data.draw(st.one_of(st.none(), st.integers(-3, 3),
+                               st.tuples(st.integers(-3, 3), st.integers(-3, 3))))
+    run(K.batch_dot, (x, y), dtype, "numpy", axes=axes, legacy=True)
+
+
+@given(case=related(min_rank=2), flags=st.fixed_dictionaries(
+    {k: st.booleans() for k in ("transpose_a", "transpose_b", "adjoint_a", "adjoint_b")}),
+    dtype=st.sampled_from(TF_DTYPES), kind=st.sampled_from(KINDS))
+def test_fuzz_tf_matmul(case, flags, dtype, kind):
+    optional("tensorflow")
+    run(dtf.matmul, case, dtype, kind, **flags)
+
+
+@st.composite
+def equation(draw):
+    letters = "abcdeA"
+    size = {c: draw(st.integers(0, 4)) for c in letters}
+    terms = [draw(st.lists(st.sampled_from(letters), max_size=5)) for _ in
+             range(draw(st.integers(1, 3)))]
+    shapes_ = [tuple(size[c] for c in t) for t in terms]
+    subscripts = ",".join("".join(t) for t in terms)
+    if draw(st.booleans()):
+        used = sorted({c for t in terms for c in t})
+        subscripts += "->" + "".join(draw(st.permutations(used))[:draw(st.integers(0, len(used)))])
+    return subscripts, shapes_
+
+
+@given(case=equation(), dtype=st.sampled_from(TF_DTYPES), kind=st.sampled_from(KINDS))
+def test_fuzz_tf_einsum(case, dtype, kind):
+    optional("tensorflow")
+    subscripts, shapes_ = case
+    run(dtf.einsum, shapes_, dtype, kind, subscripts)
+
+
+@given(case=equation(), dtype=st.sampled_from(KERAS3_DTYPES), kind=st.sampled_from(KINDS))
+def test_fuzz_ops_einsum(case, dtype, kind):
+    optional("keras")
+    subscripts, shapes_ = case
+    run(ops.einsum, shapes_, dtype, kind, subscripts)
+
+
+@given(name=st.sampled_from(["dot", "matmul", "inner", "outer", "vdot"]), case=related(),
+       dtype=st.sampled_from(KERAS3_DTYPES), kind=st.sampled_from(KINDS))
+def test_fuzz_ops(name, case, dtype, kind):
+    optional("keras")
+    run(getattr(ops, name), case, dtype, kind)
+
+
+@given(case=related(), data=st.data(), dtype=st.sampled_from(KERAS3_DTYPES))
+def test_fuzz_ops_tensordot(case, data, dtype):
+    optional("keras")
+    x, y = case
+    n = st.integers(0, min(len(x), len(y)) + 1)
+    axes = data.draw(st.one_of(n, st.tuples(axis_value(len(x)), axis_value(len(y))), st.tuples(
+        st.lists(axis_value(len(x)), max_size=2), st.lists(axis_value(len(y)), max_size=2))))
+    run(ops.tensordot, case, dtype, "numpy", axes=axes)
+
+
+@given(scalar=st.one_of(st.integers(-3, 3), st.floats(-2, 2)), case=shapes(0, 3))
+def test_fuzz_python_scalars(scalar, case):
+    """A Python scalar is a 0-D operand: ops.dot and ops.inner multiply by it."""
+    optional("keras")
+    y = operand(case, "float32", "numpy", 0)
+    assert_matches_reference(ops.dot, scalar, y)
+    assert_matches_reference(ops.inner, y, scalar)
+
+
+# -- garbage in: only ValueError / TypeError, naming the op ---------------------------------------
+junk = st.one_of(
+    st.none(), st.text(max_size=3), st.floats(allow_nan=True), st.integers(-10, 10),
+    st.booleans(), st.lists(st.integers(), max_size=3), st.just([[1, 2], [3]]),
+    st.just({"a": 1}), st.just(object()), st.just(np.array(["a", "b"])),
+    st.just(np.array([1, 2], dtype=object)), shapes(0, 3).map(np.ones),
+)
+CALLABLES = {
+    "keras.dot": lambda a, b, p: K.dot(a, b),
+    "keras.batch_dot": lambda a, b, p: K.batch_dot(a, b, p),
+    "keras.batch_dot[legacy]": lambda a, b, p: K.batch_dot(a, b, p, legacy=True),
+    "tf.matmul": lambda a, b, p: dtf.matmul(a, b, transpose_a=p),
+    "tf.einsum": lambda a, b, p: dtf.einsum(p, a, b),
+    "ops.einsum": lambda a, b, p: ops.einsum(p, a, b),
+    "ops.tensordot": lambda a, b, p: ops.tensordot(a, b, p),
+    "ops.matmul": lambda a, b, p: ops.matmul(a, b, precision=p),
+    "ops.vdot": lambda a, b, p: ops.vdot(a, b, preferred_element_type=p),
+}
+
+
+@given(name=st.sampled_from(sorted(CALLABLES)), a=junk, b=junk, param=junk)
+def test_garbage_gets_a_clear_error(name, a, b, param):
+    try:
+        CALLABLES[name](a, b, param)
+    except (ValueError, TypeError) as e:
+        assert str(e).startswith(name.split("[")[0]), f"{type(e).__name__}: {e}"
+    # anything else (IndexError, KeyError, AttributeError, AssertionError, …) fails the test
