@@ -32,8 +32,10 @@ def np_batch_dot(x, y, axes=None):
     if isinstance(axes, (int, np.integer)):
         axes = (axes, axes)
     a0, a1 = (a % nd for a, nd in zip(axes, (x.ndim, y.ndim)))
-    out = np.stack([np.tensordot(x[i], y[i], axes=(a0 - 1, a1 - 1)) for i in range(x.shape[0])])
-    out = out.reshape((x.shape[0],) + out.shape[1:])
+    per_sample = np.tensordot(x[:1].sum(0), y[:1].sum(0), axes=(a0 - 1, a1 - 1)).shape
+    out = np.zeros((x.shape[0],) + per_sample, np.result_type(x, y))
+    for i in range(x.shape[0]):
+        out[i] = np.tensordot(x[i], y[i], axes=(a0 - 1, a1 - 1))
     return out[:, None] if out.ndim == 1 else out
 
 

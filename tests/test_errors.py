@@ -61,7 +61,7 @@ CASES = [
      r"keras\.batch_dot: legacy must be a bool; got str$"),
     # -- legacy batch_dot: where Keras 2.2.4 failed, say so ------------------------------------
     (lambda: K.batch_dot(ones(3), ones(3), legacy=True), ValueError,
-     r"keras\.batch_dot\[legacy\]: Keras 2\.2\.4 fails here: both operands are 1-D"),
+     r"keras\.batch_dot\[legacy\]: Keras 2\.2\.4 fails here: both operands have rank 1"),
     (lambda: K.batch_dot(ones(4, 3, 2), ones(4, 5, 2), legacy=True), ValueError,
      r"keras\.batch_dot\[legacy\]: axis -1 of x \(size 2\) does not match axis -2 of y "
      r"\(size 5\)"),
@@ -107,6 +107,101 @@ CASES = [
      r"keras\.dot: the shape of x must be a sequence of ints; got \(2, 3\.5\)$"),
     (lambda: K.dot.plan((2, -3), (3, 4)), ValueError,
      r"keras\.dot: the shape of x must have non-negative sizes; got \(2, -3\)$"),
+    # -- tf.tensordot --------------------------------------------------------------------------
+    (lambda: dtf.tensordot(ones(2, 3), ones(4, 5), 1), ValueError,
+     r"tf\.tensordot: axis -1 of a \(size 3\) does not match axis 0 of b \(size 4\) "
+     r"\(a\.shape=\(2, 3\), b\.shape=\(4, 5\)\)$"),
+    (lambda: dtf.tensordot(ones(2, 3), ones(3, 2), 2), ValueError,  # TF compares products only
+     r"tf\.tensordot: axis -2 of a \(size 2\) does not match axis 0 of b \(size 3\)"),
+    (lambda: dtf.tensordot(ones(2, 3), ones(3, 4), -1), ValueError,
+     r"tf\.tensordot: axes must be >= 0 when it is an int; got -1 \(a\.shape=\(2, 3\), "),
+    (lambda: dtf.tensordot(ones(2, 3), ones(3), 2), ValueError,
+     r"tf\.tensordot: axes=2 contracts more axes than b has \(rank 1\)"),
+    (lambda: dtf.tensordot(ones(2, 3), ones(3, 4), [1, 0, 0]), ValueError,
+     r"tf\.tensordot: axes must be an int or a pair; got 3 values \[1, 0, 0\]"),
+    (lambda: dtf.tensordot(ones(2, 3), ones(3, 4), [[1], [0, 1]]), ValueError,
+     r"tf\.tensordot: axes lists differ in length: 1 for a, 2 for b \(axes=\[\[1\], \[0, 1\]\]\)"),
+    (lambda: dtf.tensordot(ones(2, 3), ones(3, 4), [[2], [0]]), ValueError,
+     r"tf\.tensordot: axis 2 is out of range for a of rank 2 \(axes=\[\[2\], \[0\]\]\)"),
+    (lambda: dtf.tensordot(ones(3, 3), ones(3, 3), [[1, -1], [0, 1]]), ValueError,
+     r"tf\.tensordot: axis 1 of a is contracted twice \(as 1 and -1\) in axes="),
+    (lambda: dtf.tensordot(ones(2, 3), ones(3, 4), True), TypeError,
+     r"tf\.tensordot: axes must be an int N >= 0, a pair of ints, or a pair of lists of ints; "
+     r"got bool True"),
+    (lambda: dtf.tensordot(ones(2, 3), ones(3, 4), [[1.0], [0]]), TypeError,
+     r"tf\.tensordot: axes must hold ints; got float 1\.0 in axes=\[\[1\.0\], \[0\]\]"),
+    (lambda: dtf.tensordot(ones(2, 3), ones(3, 4), [1, [0]]), TypeError,
+     r"tf\.tensordot: axes must be an int N >= 0, a pair of ints, or a pair of lists of ints; "
+     r"got \[1, \[0\]\]"),
+    (lambda: dtf.tensordot(ones(2, 3), ones(3, 4), np.array([[1], [0]])), TypeError,
+     r"tf\.tensordot: axes must be .*; got ndarray \(for an array of axes, pass "
+     r"axes\.tolist\(\)\)"),
+    # -- tf.linalg.matvec ------------------------------------------------------------------------
+    (lambda: dtf.matvec(ones(2, 3), ones(2)), ValueError,
+     r"tf\.linalg\.matvec: axis -1 of a \(size 3\) does not match axis -1 of b \(size 2\) "
+     r"\(a\.shape=\(2, 3\), b\.shape=\(2,\)\)$"),
+    (lambda: dtf.matvec(ones(3, 3), ones(3), transpose_a=True, adjoint_a=True), ValueError,
+     r"tf\.linalg\.matvec: only one of transpose_a and adjoint_a can be True"),
+    (lambda: dtf.matvec(ones(3), ones(3)), ValueError,
+     r"tf\.linalg\.matvec: a must have rank >= 2 \(a matrix, or a batch of them\); got rank 1"),
+    (lambda: dtf.matvec(ones(2, 3), 1.0), ValueError,
+     r"tf\.linalg\.matvec: b must have rank >= 1 \(a vector, or a batch of them\); got rank 0"),
+    (lambda: dtf.matvec(ones(5, 2, 3), ones(4, 3)), ValueError,
+     r"tf\.linalg\.matvec: batch axes do not broadcast: axis 0 of a \(size 5\) vs axis 0 of b "
+     r"\(size 4\)"),
+    (lambda: dtf.matvec(ones(2, 3), ones(3), adjoint_a="yes"), TypeError,
+     r"tf\.linalg\.matvec: adjoint_a must be a bool; got str$"),
+    # -- tf.matmul(output_type=...) --------------------------------------------------------------
+    (lambda: dtf.matmul(ones(2, 3), ones(3, 2), output_type="int32"), TypeError,
+     r"tf\.matmul: output_type must be int32 with int8/uint8 operands, or the result's own "
+     r"dtype; got output_type=int32 with a\.dtype=float32, b\.dtype=float32 "
+     r"\(a\.shape=\(2, 3\), b\.shape=\(3, 2\)\)$"),
+    (lambda: dtf.matmul(jnp.ones((2, 3), jnp.int8), jnp.ones((3, 2), jnp.int8),
+                        output_type="int32", preferred_element_type="float32"), ValueError,
+     r"tf\.matmul: output_type=int32 and preferred_element_type=float32 disagree"),
+    (lambda: dtf.matmul(jnp.ones((2, 3), jnp.int8), jnp.ones((3, 2), jnp.int8),
+                        output_type="int3"), TypeError,
+     r"tf\.matmul: output_type must be None or a dtype; got 'int3'$"),
+    # -- keras.Dot: settings are checked when the layer is built, inputs when it is called -------
+    (lambda: K.Dot(True), TypeError, r"keras\.Dot: axes must be an int or a pair of ints; got "
+                                     r"bool True$"),
+    (lambda: K.Dot(None), TypeError, r"keras\.Dot: axes must be an int or a pair of ints; got "
+                                     r"NoneType$"),
+    (lambda: K.Dot((1, 2, 3)), ValueError,
+     r"keras\.Dot: axes must be an int or a pair of ints; got 3 values \(1, 2, 3\)$"),
+    (lambda: K.Dot((1, 1.0)), TypeError, r"keras\.Dot: axes must be ints; got float 1\.0 in "
+                                         r"axes=\(1, 1\.0\)$"),
+    (lambda: K.Dot(1, normalize=1), TypeError, r"keras\.Dot: normalize must be a bool; got int 1$"),
+    (lambda: K.Dot(1, epsilon=0.0), ValueError,
+     r"keras\.Dot: epsilon must be a positive, finite number; got 0\.0$"),
+    (lambda: K.Dot(1, epsilon="tiny"), TypeError, r"keras\.Dot: epsilon must be a positive number; "
+                                                  r"got str$"),
+    (lambda: K.Dot(1)(ones(2, 3)), ValueError,
+     r"keras\.Dot: the layer takes one list of two inputs, Dot\(axes\)\(\[x, y\]\); got "
+     r"one array of shape \(2, 3\)$"),
+    (lambda: K.Dot(1)([ones(2, 3)] * 3), ValueError,
+     r"keras\.Dot: the layer takes one list of two inputs, Dot\(axes\)\(\[x, y\]\); got a "
+     r"list of 3$"),
+    (lambda: K.Dot(1)(ones(2, 3), ones(2, 3)), ValueError,
+     r"keras\.Dot: the layer takes one list of two inputs, Dot\(axes\)\(\[x, y\]\); got 2 "
+     r"positional arguments$"),
+    # Keras wraps an int axis (-3 % 2 == 1); dotsum says it is out of range
+    (lambda: K.Dot(-3)([ones(2, 3), ones(2, 3)]), ValueError,
+     r"keras\.Dot: axis -3 is out of range for x of rank 2 \(axes=-3\) \(x\.shape=\(2, 3\), "
+     r"y\.shape=\(2, 3\)\)$"),
+    (lambda: K.Dot(-2)([ones(2, 3), ones(2, 4, 3)]), ValueError,
+     r"keras\.Dot: cannot contract over axis 0 of x, the batch axis \(axes=-2\)"),
+    (lambda: K.Dot((1, 2))([ones(2, 3), ones(2, 3, 4)]), ValueError,
+     r"keras\.Dot: contracted axes differ in size: x\.shape\[1\] != y\.shape\[2\] \(3 != 4\) "
+     r"for axes=\(1, 2\) \(x\.shape=\(2, 3\), y\.shape=\(2, 3, 4\)\)$"),
+    (lambda: K.Dot(1)([ones(2, 3), ones(3, 3)]), ValueError,
+     r"keras\.Dot: batch sizes differ: x\.shape\[0\]=2, y\.shape\[0\]=3"),
+    (lambda: K.Dot(0)([ones(3), ones(3)]), ValueError,
+     r"keras\.Dot: x must have rank >= 2 \(axis 0 is the batch axis\); got rank 1"),
+    (lambda: K.Dot(1)([ones(2, 3), "abc"]), TypeError,
+     r"keras\.Dot: y must be an array or a \(non-ragged\) nested list of numbers; got str"),
+    (lambda: K.Dot(1).plan((2, 3.5), (2, 3)), TypeError,
+     r"keras\.Dot: the shape of x must be a sequence of ints; got \(2, 3\.5\)$"),
 ]
 
 

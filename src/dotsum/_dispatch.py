@@ -51,7 +51,7 @@ def as_array(op: str, name: str, value: Any) -> jax.Array:
     """Convert a non-JAX operand (NumPy array, nested list, scalar) or say clearly why not."""
     try:
         return jnp.asarray(value)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         reason = str(e).split("\n")[0]
         fail(
             op,

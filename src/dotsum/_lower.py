@@ -148,8 +148,10 @@ def _prepared(a: jax.Array, operand, prep: Prepare, dtype, epsilon) -> jax.Array
         a = a.reshape(operand.einsum_shape)
     if operand.conj:
         a = jnp.conjugate(a)
-    if operand.normalize:
-        squares = jnp.sum(jnp.square(a), axis=operand.normalize, keepdims=True)
+    if operand.normalize:  # |a|^2, as tf.math.l2_normalize computes it for complex a too
+        magnitude = jnp.square(a.real) + jnp.square(a.imag) if jnp.iscomplexobj(a) else (
+            jnp.square(a))
+        squares = jnp.sum(magnitude, axis=operand.normalize, keepdims=True)
         a = a * lax.rsqrt(jnp.maximum(squares, jnp.asarray(epsilon, squares.dtype)))
     for p, q in prep.diagonals:
         a = jnp.diagonal(a, axis1=p, axis2=q)

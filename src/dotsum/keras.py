@@ -6,16 +6,19 @@ returns it without arrays. See ``docs/semantics.md`` for what each rule reproduc
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import jax
+import numpy as np
 
 from dotsum._dispatch import Op
-from dotsum._errors import fail, type_name
+from dotsum._errors import Shapes, fail, type_name
 from dotsum._plan import Plan, Term, make_plan
-from dotsum._rules import broadcast, is_int, matmul_terms, require_rank
+from dotsum._rules import broadcast, check_flag, is_int, matmul_terms, require_rank
 
-__all__ = ["batch_dot", "dot"]
+__all__ = ["Dot", "batch_dot", "dot"]
 
 
 # -- dot --------------------------------------------------------------------------------------
@@ -74,9 +77,11 @@ dot.plan = _dot_plan  # type: ignore[attr-defined]
 
 
 # -- batch_dot ----------------------------------------------------------------------------------
-def _parse_axes(op: str, axes: Any, default: tuple[int, int], shapes: dict) -> tuple[int, int]:
-    """``None`` -> default, an int ``a`` -> ``(a, a)``, a pair of ints -> itself."""
-    if axes is None:
+def _parse_axes(op: str, axes: Any, default: tuple[int, int] | None, shapes: Shapes,
+                expected: str = "None, an int or a pair of ints") -> tuple[int, int]:
+    """``None`` -> default (if there is one), an int ``a`` -> ``(a, a)``, a pair of ints ->
+    itself, as Python ints."""
+    if axes is None and default is not None:
         return default
     if is_int(axes):
         return int(axes), int(axes)
@@ -92,22 +97,28 @@ def _parse_axes(op: str, axes: Any, default: tuple[int, int], shapes: dict) -> t
                 fail(op, f"axes must be ints; got {type_name(a)} in axes={axes!r}", shapes,
                      kind=TypeError)
         return int(axes[0]), int(axes[1])
-    fail(op, f"axes must be None, an int or a pair of ints; got {type_name(axes)}", shapes,
-         kind=TypeError)
+    fail(op, f"axes must be {expected}; got {type_name(axes)}", shapes, kind=TypeError)
 
 
-def _batch_dot_rule(op: str, x: tuple[int, ...], y: tuple[int, ...], axes: Any,
-                    **options: Any) -> Plan:
-    """Keras >= 2.2.5 semantics (tf_keras, Keras 3 ``Dot``): SEMANTICS §2."""
-    shapes = {"x": x, "y": y}
+def _require_batched(op: str, shapes: Shapes) -> None:
     for name in shapes:
         require_rank(op, name, shapes, 2, " (axis 0 is the batch axis)")
+    x, y = shapes.values()
     if x[0] != y[0]:
         fail(op, f"batch sizes differ: x.shape[0]={x[0]}, y.shape[0]={y[0]}", shapes)
-    default = (len(x) - 1, len(y) - (1 if len(y) == 2 else 2))
-    parsed = _parse_axes(op, axes, default, shapes)
+
+
+def _batch_dot_terms(op: str, shapes: Shapes, pair: tuple[int, int], axes: Any
+                     ) -> tuple[list[Term], tuple, tuple[int, ...], tuple[int, int]]:
+    """Current ``batch_dot`` (SEMANTICS §2) of two batched operands over one axis each, shared
+    by ``batch_dot`` and the ``Dot`` layer. ``pair`` holds the two axes as ints; ``axes`` (the
+    user's value) is only quoted in messages. Returns the terms (the summed label is ``"k"``),
+    the output's ids and shape, and the axes resolved to non-negative ints."""
+    x, y = shapes["x"], shapes["y"]
     normal = []
-    for name, a, rank in (("x", parsed[0], len(x)), ("y", parsed[1], len(y))):
+    for name, a, rank in (("x", pair[0], len(x)), ("y", pair[1], len(y))):
+        # Keras adds ndim once (batch_dot) or takes ``axis % ndim`` (Dot): the same for every
+        # axis in range; any other axis is an error here (docs/design.md, "Decisions").
         n = a + rank if a < 0 else a
         if not 0 <= n < rank:
             fail(op, f"axis {a} is out of range for {name} of rank {rank} (axes={axes!r})",
@@ -128,7 +139,18 @@ def _batch_dot_rule(op: str, x: tuple[int, ...], y: tuple[int, ...], axes: Any,
     if len(out_shape) == 1:  # 2-D . 2-D: Keras returns (batch, 1)
         out_shape += (1,)
     terms = [Term("x", x, x_ids, x), Term("y", y, y_ids, y)]
-    return make_plan(op, (("axes", (a0, a1)),), terms, out_ids, out_shape, **options)
+    return terms, out_ids, out_shape, (a0, a1)
+
+
+def _batch_dot_rule(op: str, x: tuple[int, ...], y: tuple[int, ...], axes: Any,
+                    **options: Any) -> Plan:
+    """Keras >= 2.2.5 semantics (tf_keras, Keras 3 ``Dot``): SEMANTICS §2."""
+    shapes = {"x": x, "y": y}
+    _require_batched(op, shapes)
+    default = (len(x) - 1, len(y) - (1 if len(y) == 2 else 2))
+    pair = _parse_axes(op, axes, default, shapes)
+    terms, out_ids, out_shape, resolved = _batch_dot_terms(op, shapes, pair, axes)
+    return make_plan(op, (("axes", resolved),), terms, out_ids, out_shape, **options)
 
 
 def _legacy_rule(op: str, x: tuple[int, ...], y: tuple[int, ...], axes: Any,
@@ -141,15 +163,13 @@ def _legacy_rule(op: str, x: tuple[int, ...], y: tuple[int, ...], axes: Any,
     compared unnormalised); then the padded axes are squeezed and a 1-D result becomes ``(b, 1)``.
     """
     shapes = {"x": x, "y": y}
-    for name in shapes:
-        require_rank(op, name, shapes, 1)
     a0, a1 = _parse_axes(op, axes, (len(x) - 1, len(y) - 2), shapes)
     rank = max(len(x), len(y))
     diff = abs(len(x) - len(y))
     xp, yp = x + (1,) * (rank - len(x)), y + (1,) * (rank - len(y))
-    if rank == 1:
-        fail(op, "Keras 2.2.4 fails here: both operands are 1-D and tf.matmul needs rank >= 2",
-             shapes)
+    if rank <= 1:
+        fail(op, f"Keras 2.2.4 fails here: both operands have rank {rank} and tf.matmul needs "
+                 "rank >= 2", shapes)
     if rank == 2:
         terms, out_ids, out_shape = _legacy_rank2(op, shapes, xp, yp, a0, a1)
     else:
@@ -256,3 +276,157 @@ def _batch_dot_plan(
 
 
 batch_dot.plan = _batch_dot_plan  # type: ignore[attr-defined]
+
+
+# -- the Dot layer ------------------------------------------------------------------------------
+KERAS3_EPSILON = 1e-14
+"""Keras 3's floor of the squared norm: it normalises with ``x * min(rsqrt(sum(x**2)), 1/eps)``
+where ``eps = keras.config.epsilon()`` (1e-7), which is ``x * rsqrt(max(sum(x**2), eps**2))``."""
+
+TF_KERAS_EPSILON = 1e-12
+"""tf_keras's floor of the squared norm: the default of ``tf.math.l2_normalize``, which its
+``Dot`` layer calls as ``x * rsqrt(max(sum(x**2), 1e-12))``."""
+
+
+class _DotParams(NamedTuple):
+    """A ``Dot`` layer's validated settings: one static param, so a call freezes one value."""
+
+    axes: int | tuple[int, int]  # as the user wrote it (Python ints), quoted in messages
+    pair: tuple[int, int]
+    normalize: bool
+    epsilon: float
+
+
+def _dot_layer_rule(op: str, x: tuple[int, ...], y: tuple[int, ...], layer: _DotParams,
+                    **options: Any) -> Plan:
+    """Keras ``Dot`` layer (SEMANTICS §4): ``batch_dot`` over the resolved axes, each operand
+    L2-normalised along its contracted axis first if ``normalize``."""
+    shapes = {"x": x, "y": y}
+    _require_batched(op, shapes)
+    terms, out_ids, out_shape, resolved = _batch_dot_terms(op, shapes, layer.pair, layer.axes)
+    if layer.normalize:
+        terms = [t._replace(normalize=(t.ids.index("k"),)) for t in terms]
+    params = (("axes", resolved), ("normalize", layer.normalize))
+    return make_plan(op, params, terms, out_ids, out_shape,
+                     epsilon=layer.epsilon if layer.normalize else None, **options)
+
+
+_DOT_LAYER = Op("keras.Dot", _dot_layer_rule, ("x", "y"))
+
+
+def _check_epsilon(op: str, epsilon: Any) -> float:
+    if not isinstance(epsilon, (int, float, np.integer, np.floating)) or isinstance(
+            epsilon, (bool, np.bool_)):
+        fail(op, f"epsilon must be a positive number; got {type_name(epsilon)}", kind=TypeError)
+    if not 0 < epsilon < math.inf:
+        fail(op, f"epsilon must be a positive, finite number; got {epsilon!r}")
+    return float(epsilon)
+
+
+class Dot:
+    """The Keras layer ``keras.layers.Dot(axes, normalize=False)``: ``Dot(axes)([x, y])``.
+
+    A per-sample product over ONE axis of each input, axis 0 being the batch axis: exactly
+    :func:`batch_dot` (the output is the batch axis, then ``x``'s other axes, then ``y``'s;
+    2-D . 2-D gives ``(batch, 1)``). As in Keras, the layer is called on one list of two inputs.
+
+    >>> import jax.numpy as jnp
+    >>> layer = Dot(axes=(1, 2))
+    >>> layer.plan((2, 3, 5), (2, 10, 3)).subscripts   # jnp.einsum('akc,adk->acd', x, y)
+    'akc,adk->acd'
+    >>> layer([jnp.ones((2, 3, 5)), jnp.ones((2, 10, 3))]).shape
+    (2, 5, 10)
+    >>> cosine = Dot(axes=1, normalize=True)
+    >>> x, y = jnp.array([[3.0, 4.0], [0.0, 0.0]]), jnp.array([[4.0, 3.0], [1.0, 2.0]])
+    >>> cosine([x, y]).round(6)
+    Array([[0.96],
+           [0.  ]], dtype=float32)
+    >>> print(Dot(-1, normalize=True).plan((2, 3, 5), (2, 4, 5)))   # doctest: +ELLIPSIS
+    keras.Dot(x: (2, 3, 5), y: (2, 4, 5), axes=(2, 2), normalize=True)
+      einsum  abk,adk->abd
+      x       abk  (2, 3, 5)  l2-normalise over axes (2,) (epsilon 1e-14)
+      y       adk  (2, 4, 5)  l2-normalise over axes (2,) (epsilon 1e-14)
+      out     abd  (2, 3, 4)
+      ...
+
+    Args:
+      axes: an int (the same axis of both inputs) or a pair of ints, counted with the batch axis;
+        NumPy integers too. A negative axis counts from the end of its own input, as Keras's
+        ``axis % ndim`` does, so ``Dot(-1)`` contracts the last axes of inputs of different
+        ranks. Unlike Keras, an axis outside ``-ndim <= axis < ndim`` is a ``ValueError``
+        (Keras wraps an int ``-3`` to axis 1 of a 2-D input, and fails on the pair
+        ``(-3, -3)``).
+      normalize: L2-normalise each input along its contracted axis first, making the product
+        the cosine similarity: ``x * rsqrt(max(sum(x**2, axis), epsilon))``; a zero vector
+        stays 0. For real floating inputs: integers are a ``TypeError`` (as in Keras), and in
+        float16 the floor underflows to 0, so zero vectors give NaN (as in both Kerases).
+      epsilon: the floor of the squared norm, used only when ``normalize``. The default is
+        Keras 3's, ``keras.config.epsilon() ** 2`` (``KERAS3_EPSILON``, 1e-14; pass
+        ``keras.config.epsilon() ** 2`` if you changed Keras's). To reproduce a tf_keras (Keras
+        2 / ``tf.keras``) model, pass ``epsilon=TF_KERAS_EPSILON`` (1e-12): the two differ only
+        for vectors whose squared norm is below it.
+
+    Calling the layer takes ``inputs`` (a list or tuple of two arrays) and, keyword-only,
+    ``precision`` and ``preferred_element_type``, passed to ``lax.dot_general``. Dtypes follow
+    JAX type promotion (Keras casts floating inputs to the layer's dtype, float32 by default).
+    ``layer.plan(x_shape, y_shape)`` returns the :class:`~dotsum.Plan` without arrays.
+    """
+
+    __slots__ = ("_params", "_static")
+
+    def __init__(self, axes: int | tuple[int, int], normalize: bool = False,
+                 epsilon: float = KERAS3_EPSILON) -> None:
+        op = _DOT_LAYER.name
+        try:
+            pair = _parse_axes(op, axes, None, {}, expected="an int or a pair of ints")
+            self._params = _DotParams(pair[0] if is_int(axes) else pair, pair,
+                                      check_flag(op, "normalize", normalize),
+                                      _check_epsilon(op, epsilon))
+        except (ValueError, TypeError) as e:
+            raise e.with_traceback(None) from None  # end the traceback at the user's call
+        self._static = (self._params,)
+
+    @property
+    def axes(self) -> int | tuple[int, int]:
+        return self._params.axes
+
+    @property
+    def normalize(self) -> bool:
+        return self._params.normalize
+
+    @property
+    def epsilon(self) -> float:
+        return self._params.epsilon
+
+    def __call__(self, inputs: Sequence[Any], *extra: Any, precision: Any = None,
+                 preferred_element_type: Any = None) -> jax.Array:
+        if extra or not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+            _bad_inputs(inputs, extra)
+        return _DOT_LAYER(inputs, self._static, precision, preferred_element_type)
+
+    def plan(self, x_shape: Any, y_shape: Any, *, precision: Any = None,
+             preferred_element_type: Any = None) -> Plan:
+        """The plan of this layer for inputs of these shapes, without arrays."""
+        return _DOT_LAYER.plan((x_shape, y_shape), self._static, precision,
+                               preferred_element_type)
+
+    def __repr__(self) -> str:
+        text = f"Dot(axes={self.axes!r}"
+        if self.normalize:
+            text += ", normalize=True"
+        if self.epsilon != KERAS3_EPSILON:
+            text += f", epsilon={self.epsilon!r}"
+        return text + ")"
+
+
+def _bad_inputs(inputs: Any, extra: tuple) -> None:
+    if extra:
+        got = f"{1 + len(extra)} positional arguments"
+    elif isinstance(inputs, (list, tuple)):
+        got = f"a {type(inputs).__name__} of {len(inputs)}"
+    elif hasattr(inputs, "shape"):
+        got = f"one array of shape {tuple(inputs.shape)}"
+    else:
+        got = type_name(inputs)
+    fail(_DOT_LAYER.name, f"the layer takes one list of two inputs, Dot(axes)([x, y]); "
+                          f"got {got}")
