@@ -35,6 +35,9 @@ def test_the_issue_example(capsys):
     (["ops.tensordot", "2,3,4", "4,3,5", "--axes", "[1,2],[1,0]"], "akl,lkd->ad"),
     (["ops.dot", "()", "3,4"], ",ab->ab"),
     (["ops.vdot", "2,3", "6", "--dtype", "complex64"], "conjugate"),
+    (["keras.Dot", "2,3,5", "2,10,3", "--axes", "1,2", "--normalize"], "l2-normalise"),
+    (["tf.matvec", "2,3", "5,3"], "ak,bk->ba"),
+    (["tf.tensordot", "3,4,5", "4,3,2", "--axes", "[1,0],[0,1]"], "klc,lkd->cd"),
 ])
 def test_explain(capsys, argv, expected):
     assert expected in explain(capsys, *argv)
@@ -65,6 +68,7 @@ def test_list(capsys):
     (["explain", "keras.batch_dot", "4,3", "4,3", "--axes", "(("], "malformed --axes '(('"),
     (["explain", "ops.einsum"], "ops.einsum needs an equation"),
     (["explain", "keras.dot", "2,3", "3,4", "--dtype", "float3"], "unknown --dtype 'float3'"),
+    (["explain", "keras.Dot", "2,3", "2,3"], "keras.Dot needs --axes"),
 ])
 def test_errors_are_one_line_with_status_2(capsys, argv, message):
     assert cli.main(argv) == 2

@@ -28,6 +28,12 @@ from dotsum import testing
     lambda: testing.assert_matches_reference(ops.matmul, np.ones((2, 3), np.int8),
                                              np.ones((3, 4), np.int8)),
     lambda: testing.assert_matches_reference(ops.einsum, "ii->i", random((3, 3), "float32")),
+    lambda: testing.assert_matches_reference(K.Dot((1, 2), normalize=True),
+                                             [random((2, 3, 5), "float32"),
+                                              random((2, 10, 3), "float32")]),
+    lambda: testing.assert_matches_reference(K.Dot(-1, epsilon=K.TF_KERAS_EPSILON),
+                                             [random((2, 3, 5), "float32"),
+                                              random((2, 4, 5), "float32")]),
     # the reference rejects it, and so does dotsum: that matches too
     lambda: testing.assert_matches_reference(K.dot, np.ones((3, 4, 5, 2), np.float32),
                                              np.ones((2, 5, 3, 7), np.float32)),

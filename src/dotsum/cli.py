@@ -34,7 +34,10 @@ class UsageError(Exception):
 OPS: dict[str, tuple[Callable[..., Any], tuple[str, ...], bool]] = {
     "keras.dot": (keras.dot, (), False),
     "keras.batch_dot": (keras.batch_dot, ("axes", "legacy"), False),
+    "keras.Dot": (keras.Dot, ("axes", "normalize"), False),
     "tf.matmul": (tf.matmul, ("transpose_a", "transpose_b", "adjoint_a", "adjoint_b"), False),
+    "tf.matvec": (tf.matvec, ("transpose_a", "adjoint_a"), False),
+    "tf.tensordot": (tf.tensordot, ("axes",), False),
     "tf.einsum": (tf.einsum, (), True),
     "ops.dot": (ops.dot, (), False),
     "ops.matmul": (ops.matmul, (), False),
@@ -82,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--axes", help="batch_dot / tensordot axes, e.g. 1, 2,1, "
                                         "'[1,2],[1,0]' (negative: --axes=-2,-1)")
     explain.add_argument("--legacy", action="store_true", help="batch_dot: Keras <= 2.2.4")
+    explain.add_argument("--normalize", action="store_true", help="keras.Dot: L2-normalise")
     for flag in ("transpose-a", "transpose-b", "adjoint-a", "adjoint-b"):
         explain.add_argument(f"--{flag}", action="store_true", help=f"tf.matmul: {flag}")
     explain.add_argument("--dtype", default="float32", help="operand dtype (default float32)")
@@ -105,7 +109,7 @@ def _call_args(name: str, args: argparse.Namespace) -> tuple[list[Any], dict[str
         if len(positional) != 2:
             raise UsageError(f"{name} takes 2 shapes; got {len(positional)}")
     keywords: dict[str, Any] = {}
-    given = {"axes": args.axes is not None, "legacy": args.legacy,
+    given = {"axes": args.axes is not None, "legacy": args.legacy, "normalize": args.normalize,
              **{flag: getattr(args, flag) for flag in OPS["tf.matmul"][1]}}
     for option, on in given.items():
         if on and option not in options:
@@ -115,6 +119,16 @@ def _call_args(name: str, args: argparse.Namespace) -> tuple[list[Any], dict[str
     if args.precision:
         keywords["precision"] = args.precision
     return positional, keywords
+
+
+def _planner(name: str, keywords: dict[str, Any]) -> Callable[..., Plan]:
+    """The op's ``plan``; the ``Dot`` layer is built from its options first."""
+    if name != "keras.Dot":
+        return OPS[name][0].plan
+    if "axes" not in keywords:
+        raise UsageError("keras.Dot needs --axes")
+    layer = keras.Dot(keywords.pop("axes"), normalize=keywords.pop("normalize", False))
+    return layer.plan
 
 
 def _dtype(text: str) -> np.dtype:
@@ -130,7 +144,7 @@ def summary(fn: Callable[..., Any]) -> str:
     """The first sentence of an op's docstring, without reST markup."""
     paragraph = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
     sentence = paragraph.split(". ")[0].rstrip(".") + "."
-    return sentence.replace("``", "")
+    return sentence.replace("``axes``", "N").replace("``", "")
 
 
 def explain(plan: Plan, dtype: np.dtype) -> str:
@@ -184,7 +198,7 @@ def run(argv: Sequence[str] | None = None) -> str:
     positional, keywords = _call_args(args.op, args)
     dtype = _dtype(args.dtype)
     try:
-        plan = OPS[args.op][0].plan(*positional, **keywords)
+        plan = _planner(args.op, keywords)(*positional, **keywords)
     except (ValueError, TypeError) as e:
         raise UsageError(str(e)) from None
     out = [explain(plan, dtype)]

@@ -15,6 +15,7 @@ qualified name to its reference and can be extended.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from typing import Any
@@ -77,7 +78,8 @@ def _tf_call(path: str) -> Callable[..., Any]:
 
     def call(*args: Any, **params: Any) -> np.ndarray:
         fn = getattr(importlib.import_module(module), name)
-        return np.asarray(fn(*(a if isinstance(a, str) else _to_tf(a) for a in args), **params))
+        result = fn(*(a if isinstance(a, str) else _to_tf(a) for a in args), **params)
+        return np.asarray(result.numpy())  # np.asarray(tensor) fails on bfloat16 scalars
 
     return call
 
@@ -122,6 +124,22 @@ def tolerance(dtype: Any) -> float:
     return 1e-12 if dtype.name in ("float64", "complex128") else 2e-5
 
 
+def _dot_layer(layer: Any, inputs: Any) -> np.ndarray:
+    """The Keras layer ``Dot`` configured like ``layer``: tf_keras's if ``layer`` uses tf_keras's
+    epsilon, else Keras 3's (JAX backend), in the inputs' float dtype."""
+    from dotsum.keras import TF_KERAS_EPSILON
+
+    arrays = [np.asarray(a) for a in inputs]
+    dtype = np.result_type(*arrays).name
+    if layer.epsilon == TF_KERAS_EPSILON:
+        layers = importlib.import_module("tf_keras").layers
+        return np.asarray(layers.Dot(layer.axes, layer.normalize, dtype=dtype)(
+            [_to_tf(a) for a in arrays]))
+    _keras3("dot")  # checks the backend
+    layers = importlib.import_module("keras").layers
+    return np.asarray(layers.Dot(layer.axes, layer.normalize, dtype=dtype)(arrays))
+
+
 def _qualified_name(op: Any) -> str:
     return f"{getattr(op, '__module__', '?')}.{getattr(op, '__qualname__', type(op).__name__)}"
 
@@ -138,6 +156,8 @@ def assert_matches_reference(op: Callable[..., Any], *args: Any, **params: Any) 
     """
     name = _qualified_name(op)
     reference = REFERENCES.get(name)
+    if name == "dotsum.keras.Dot":  # a configured layer: its reference is configured alike
+        reference = functools.partial(_dot_layer, op)
     if reference is None:
         raise KeyError(f"no reference is registered for {name}; known: {sorted(REFERENCES)}")
     # nested lists go to the reference as lists: frameworks make float32 of Python floats,
@@ -172,6 +192,8 @@ def assert_matches_reference(op: Callable[..., Any], *args: Any, **params: Any) 
 
 
 def _plan_text(op: Any, args: tuple, params: dict) -> str:
+    if _qualified_name(op) == "dotsum.keras.Dot":
+        args = tuple(args[0])  # Dot([x, y]) plans Dot.plan(x.shape, y.shape)
     shaped = [np.shape(a) if not isinstance(a, str) else a for a in args]
     try:
         return f"dotsum plan:\n{op.plan(*shaped, **params)}"
