@@ -40,6 +40,8 @@ QUIRKS = [
     ((4, 3, 2), (4,), None),
     ((4, 2), (4,), None),
     ((4, 1), (4,), None),
+    ((), (1, 1, 1), None),  # a 0-D x is padded too, and every padded axis squeezed: shape ()
+    ((), (3, 1, 1), None),
     ((1, 4), (4,), None),
     # all leading axes broadcast, like tf.matmul
     ((5, 1, 2, 3), (1, 4, 3, 6), None),

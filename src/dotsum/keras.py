@@ -185,7 +185,8 @@ def _legacy_rule(op: str, x: tuple[int, ...], y: tuple[int, ...], axes: Any,
             fail(op, f"Keras 2.2.4 fails here: it squeezes axes {tuple(squeeze)} of its "
                      f"intermediate product of shape {out_shape}, which are not all of size 1",
                  shapes)
-        out_shape = tuple(s for i, s in enumerate(out_shape) if i not in squeeze)
+        squeezed = {i % len(out_shape) for i in squeeze}  # tf.squeeze takes negative axes
+        out_shape = tuple(s for i, s in enumerate(out_shape) if i not in squeezed)
     if len(out_shape) == 1:
         out_shape += (1,)
     params = (("axes", axes if axes is None or is_int(axes) else (a0, a1)),)

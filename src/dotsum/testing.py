@@ -119,7 +119,9 @@ def tolerance(dtype: Any) -> float:
     dtype = np.dtype(dtype)
     if dtype.kind in "biu":
         return 0.0
-    if dtype.itemsize <= 2 or dtype.name == "bfloat16":
+    if dtype.name == "bfloat16":  # 8 significant bits; sums in another order differ by a few %
+        return 6e-2
+    if dtype.itemsize <= 2:
         return 2e-2
     return 1e-12 if dtype.name in ("float64", "complex128") else 2e-5
 
