@@ -11,5 +11,12 @@ from dotsum._dispatch import clear_caches
 from dotsum._lower import Lowering
 from dotsum._plan import Operand, Plan
 
+try:  # hide dotsum's frames from JAX's filtered tracebacks, as JAX does for its own
+    from jax._src import traceback_util as _traceback_util
+
+    _traceback_util.register_exclusion(__path__[0])
+except (ImportError, AttributeError):  # a JAX without the hook: full tracebacks, no harm
+    pass
+
 __all__ = ["Lowering", "Operand", "Plan", "clear_caches", "keras", "ops", "tf"]
 __version__ = "0.1.0"

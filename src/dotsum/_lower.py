@@ -165,6 +165,11 @@ def run(plan: Plan, *arrays: jax.Array) -> jax.Array:
     low = plan.lowering
     with jax.named_scope(f"{plan.op}[{plan.subscripts}]"):
         dtype, preferred = plan.result_dtypes(arrays)
+        if plan.epsilon is not None and not jnp.issubdtype(dtype, jnp.inexact):
+            raise TypeError(f"{plan.op}: normalize=True needs floating-point or complex "
+                            f"operands; got {jnp.dtype(dtype).name} ("
+                            + ", ".join(f"{o.name}.shape={o.shape}" for o in plan.operands)
+                            + ")") from None
         ops = [_prepared(a, o, p, dtype, plan.epsilon)
                for a, o, p in zip(arrays, plan.operands, low.prepare)]
         for c in low.contractions:
