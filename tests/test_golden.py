@@ -1,9 +1,10 @@
 """The compiler's golden table: (op, shapes, params) -> (subscripts, output shape).
 
 Covers every call in the seed document and every row of SEMANTICS §2, plus the legacy quirks of
-§3, tf.matmul's flags and the NumPy-semantics ops of §6. Each row is checked three ways: the string and shape first, then the
-plan's einsum run by ``np.einsum`` on the prepared operands, then the op's values against an
-independent NumPy definition of the semantics. Runs without any reference framework.
+§3, tf.matmul's flags and the NumPy-semantics ops of §6. Each row is checked three ways: the
+string and shape first, then the plan's einsum run by ``np.einsum`` on the prepared operands, then
+the op's values against an independent NumPy definition of the semantics. Runs without any
+reference framework.
 """
 
 from __future__ import annotations

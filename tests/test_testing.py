@@ -8,9 +8,8 @@ from references import optional
 from strategies import random
 
 from dotsum import keras as K
-from dotsum import ops
+from dotsum import ops, testing
 from dotsum import tf as dtf
-from dotsum import testing
 
 
 @pytest.mark.parametrize("call", [

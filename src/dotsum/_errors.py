@@ -14,8 +14,9 @@ def describe_shapes(shapes: Shapes) -> str:
     return ", ".join(f"{name}.shape={tuple(shape)}" for name, shape in shapes.items())
 
 
-def fail(op: str, problem: str, shapes: Shapes | None = None, *, kind: type = ValueError) -> NoReturn:
-    """Raise ``kind`` with the house message format: ``"op: problem (x.shape=..., y.shape=...)"``."""
+def fail(op: str, problem: str, shapes: Shapes | None = None, *,
+         kind: type = ValueError) -> NoReturn:
+    """Raise ``kind`` in the house format: ``"op: problem (x.shape=..., y.shape=...)"``."""
     message = f"{op}: {problem}"
     if shapes:
         message += f" ({describe_shapes(shapes)})"

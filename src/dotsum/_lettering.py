@@ -34,7 +34,7 @@ class TooManyLabels(ValueError):
 def letter(
     terms: Sequence[Sequence[Hashable]], output: Sequence[Hashable]
 ) -> tuple[tuple[str, ...], str]:
-    """Letter each operand's label ids and the output's; returns ``(operand_labels, out_labels)``."""
+    """Letter each operand's label ids and the output's: ``(operand_labels, out_labels)``."""
     first_seen: dict[Hashable, None] = {}
     for ids in (*terms, output):
         first_seen.update(dict.fromkeys(ids))
