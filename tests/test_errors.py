@@ -101,10 +101,12 @@ CASES = [
     (lambda: K.dot(ones(2, 2), ones(2, 2), precision=3), TypeError,
      r"keras\.dot: precision must be None, a jax\.lax\.Precision, its name, or a pair"),
     (lambda: K.dot(ones(2, 2), ones(2, 2), preferred_element_type="floaty"), TypeError,
-     r"keras\.dot: preferred_element_type must be None or a dtype; got 'floaty'$"),
+     r"keras\.dot: preferred_element_type must be None or a numeric dtype; got 'floaty'$"),
     (lambda: K.Dot(1, normalize=True)([jnp.ones((2, 3), "int32")] * 2), TypeError,
      r"keras\.Dot: normalize=True needs floating-point or complex operands; got int32 "
      r"\(x\.shape=\(2, 3\), y\.shape=\(2, 3\)\)"),  # raised while tracing: JAX adds a note
+    (lambda: K.dot(ones(2, 2), ones(2, 2), preferred_element_type=[]), TypeError,
+     r"keras\.dot: preferred_element_type must be None or a numeric dtype; got \[\]$"),
     # -- planners take shapes ------------------------------------------------------------------
     (lambda: K.dot.plan((2, 3.5), (3, 4)), TypeError,
      r"keras\.dot: the shape of x must be a sequence of ints; got \(2, 3\.5\)$"),

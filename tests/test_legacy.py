@@ -42,6 +42,7 @@ QUIRKS = [
     ((4, 1), (4,), None),
     ((), (1, 1, 1), None),  # a 0-D x is padded too, and every padded axis squeezed: shape ()
     ((), (3, 1, 1), None),
+    ((), (0, 1), None),  # squeezes axes -1 and 0 of a rank-1 product: the same axis, once
     ((1, 4), (4,), None),
     # all leading axes broadcast, like tf.matmul
     ((5, 1, 2, 3), (1, 4, 3, 6), None),

@@ -84,9 +84,13 @@ def normalize_dtype(op: str, dtype: Any) -> np.dtype | None:
     if dtype is None:
         return None
     try:
-        return jnp.dtype(dtype)
+        normal = jnp.dtype(dtype)
     except TypeError:
-        fail(op, f"preferred_element_type must be None or a dtype; got {dtype!r}", kind=TypeError)
+        normal = None
+    if normal is None or not (jnp.issubdtype(normal, jnp.number) or normal == jnp.bool_):
+        fail(op, f"preferred_element_type must be None or a numeric dtype; got {dtype!r}",
+             kind=TypeError)
+    return normal
 
 
 class BoundedCache:
