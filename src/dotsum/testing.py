@@ -55,8 +55,11 @@ def legacy_batch_dot(x: Any, y: Any, axes: Any = None) -> np.ndarray:
         out = np.matmul(x, y)
     if diff:
         idx = x_ndim + y_ndim - 3 if x_ndim > y_ndim else x_ndim - 1
+        squeeze = range(idx, idx + diff)
+        if not all(-out.ndim <= i < out.ndim for i in squeeze):
+            raise ValueError(f"tf.squeeze: axes {tuple(squeeze)} out of range for {out.shape}")
         # tf.squeeze takes each axis once however often (and however signed) it is named
-        out = np.squeeze(out, tuple({i % out.ndim for i in range(idx, idx + diff)}))
+        out = np.squeeze(out, tuple({i % out.ndim for i in squeeze}))
     return out[:, None] if out.ndim == 1 else out
 
 
