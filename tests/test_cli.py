@@ -50,6 +50,13 @@ def test_jaxpr_hlo_and_time(capsys):
     assert "GFLOP/s" in out and "first call" in out
 
 
+def test_proposed_sharding(capsys):
+    out = explain(capsys, "keras.batch_dot", "8,6,4", "8,4,2", "--mesh", "data=4,model=2",
+                  "--shard", "a=data,k=model")
+    assert "x       abk  (8, 6, 4)  P('data', None, 'model')  per device (2, 6, 2)" in out
+    assert "k is contracted and sharded: XLA sums partial results across mesh axis 'model'" in out
+
+
 def test_list(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
@@ -69,6 +76,10 @@ def test_list(capsys):
     (["explain", "ops.einsum"], "ops.einsum needs an equation"),
     (["explain", "keras.dot", "2,3", "3,4", "--dtype", "float3"], "unknown --dtype 'float3'"),
     (["explain", "keras.Dot", "2,3", "2,3"], "keras.Dot needs --axes"),
+    (["explain", "keras.dot", "8,6", "6,4", "--shard", "a=data"], "--shard needs --mesh"),
+    (["explain", "keras.dot", "8,6", "6,4", "--mesh", "data"], "malformed --mesh 'data'"),
+    (["explain", "keras.dot", "8,6", "6,4", "--mesh", "data=4", "--shard", "z=data"],
+     "keras.dot.describe_sharding: unknown label 'z'"),
 ])
 def test_errors_are_one_line_with_status_2(capsys, argv, message):
     assert cli.main(argv) == 2

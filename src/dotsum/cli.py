@@ -5,6 +5,7 @@
     dotsum explain keras.batch_dot 10,12,4,5 10,12,5,8 --legacy
     dotsum explain tf.matmul 8,2,3 8,4,3 --transpose-b --hlo
     dotsum explain ops.einsum 'bqhd,bkhd->bhqk' 2,16,8,64 2,16,8,64 --time
+    dotsum explain keras.batch_dot 8,6,4 8,4,2 --mesh data=4,model=2 --shard a=data,k=model
 
 A shape is comma-separated sizes (``2,3,4``); ``()`` or an empty string is a 0-D operand.
 Bad input prints one line saying what was wrong and exits with status 2.
@@ -90,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
         explain.add_argument(f"--{flag}", action="store_true", help=f"tf.matmul: {flag}")
     explain.add_argument("--dtype", default="float32", help="operand dtype (default float32)")
     explain.add_argument("--precision", help="lax precision: default, high or highest")
+    explain.add_argument("--mesh", help="a device mesh to describe sharding on, e.g. "
+                                        "data=4,model=2 (no devices needed)")
+    explain.add_argument("--shard", help="labels to shard with --mesh, e.g. a=data,k=model")
     explain.add_argument("--jaxpr", action="store_true", help="print the traced jaxpr")
     explain.add_argument("--hlo", action="store_true", help="print the optimized HLO")
     explain.add_argument("--time", action="store_true", help="compile, run and time it")
@@ -157,6 +161,36 @@ def explain(plan: Plan, dtype: np.dtype) -> str:
             f"result written once)\n  {'flop/B':<{width}}  {intensity:.2f}")
 
 
+def _pairs(text: str | None, option: str) -> dict[str, str]:
+    """``'a=data,k=model'`` -> ``{'a': 'data', 'k': 'model'}``."""
+    pairs = {}
+    for item in filter(None, (text or "").split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UsageError(f"malformed {option} {text!r}: expected name=value pairs, e.g. "
+                             + ("data=4,model=2" if option == "--mesh" else "a=data,k=model"))
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _sharding(plan: Plan, mesh_text: str | None, shard_text: str | None) -> str:
+    """``plan.describe_sharding`` on an abstract mesh given as ``data=4,model=2``."""
+    from jax.sharding import AbstractMesh
+
+    if not mesh_text:
+        raise UsageError("--shard needs --mesh, e.g. --mesh data=4,model=2")
+    axes = _pairs(mesh_text, "--mesh")
+    try:
+        sizes = tuple(int(v) for v in axes.values())
+    except ValueError:
+        raise UsageError(f"malformed --mesh {mesh_text!r}: sizes must be ints") from None
+    mesh = AbstractMesh(sizes, tuple(axes))
+    try:
+        return plan.describe_sharding(mesh, **_pairs(shard_text, "--shard"))
+    except (ValueError, TypeError) as e:
+        raise UsageError(str(e)) from None
+
+
 def _specs(plan: Plan, dtype: np.dtype):
     import jax
 
@@ -202,6 +236,8 @@ def run(argv: Sequence[str] | None = None) -> str:
     except (ValueError, TypeError) as e:
         raise UsageError(str(e)) from None
     out = [explain(plan, dtype)]
+    if args.mesh or args.shard:
+        out.append("\n" + _sharding(plan, args.mesh, args.shard))
     if args.jaxpr or args.hlo:
         import jax
 
