@@ -242,12 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             tp = json.load(f)
     section = run(opts, common.Progress(steps(opts, common.device()["platform"])),
                   throughput_rows=tp)
-    print(section.markdown)
-    if section.notes:
-        print("\nNotes:\n" + "\n".join(f"- {n}" for n in section.notes))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(section.rows, f, indent=1, ensure_ascii=False)
+    common.emit(section, args.json)
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
+import json
 import os
 import platform
 import random
@@ -337,3 +338,13 @@ class Progress:
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def emit(section: Section, json_path: str | None) -> None:
+    """Print a script's section (table, then notes) and write its rows to ``json_path``."""
+    print(section.markdown)
+    if section.notes:
+        print("\nNotes:\n" + "\n".join(f"- {n}" for n in section.notes))
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as f:
+            json.dump(section.rows, f, indent=1, ensure_ascii=False)

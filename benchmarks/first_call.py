@@ -161,12 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     opts = common.options_from(args)
     section = run(opts, common.Progress(steps(opts)))
-    print(section.markdown)
-    if section.notes:
-        print("\nNotes:\n" + "\n".join(f"- {n}" for n in section.notes))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(section.rows, f, indent=1, ensure_ascii=False)
+    common.emit(section, args.json)
     return 0
 
 

@@ -19,7 +19,6 @@ Run::
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from typing import Any
@@ -126,12 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     opts = common.options_from(args)
     section = run(opts, common.Progress(steps(opts, common.device()["platform"])))
-    print(section.markdown)
-    if section.notes:
-        print("\nNotes:\n" + "\n".join(f"- {n}" for n in section.notes))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(section.rows, f, indent=1, ensure_ascii=False)
+    common.emit(section, args.json)
     return 0
 
 

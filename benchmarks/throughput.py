@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import statistics
 import sys
@@ -305,12 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     opts = common.options_from(args)
     section = run(opts, common.Progress(steps(opts, common.device()["platform"])))
-    print(section.markdown)
-    if section.notes:
-        print("\nNotes:\n" + "\n".join(f"- {n}" for n in section.notes))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(section.rows, f, indent=1, ensure_ascii=False)
+    common.emit(section, args.json)
     return 0
 
 
