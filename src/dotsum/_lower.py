@@ -135,8 +135,7 @@ def lower(plan: Plan) -> Lowering:
         lhs, rhs = (j, i) if swap else (i, j)
         contractions.append(Contraction(lhs, rhs, dims, result))
         current = rest + [result]
-    (final,) = current
-    # a single operand may still hold labels the output lacks only if it was never contracted
+    (final,) = current  # holds only output labels: _prepare summed the rest
     perm = tuple(final.index(c) for c in out)
     transpose = None if perm == tuple(range(len(perm))) else perm
     return Lowering(tuple(prepare), tuple(contractions), transpose)

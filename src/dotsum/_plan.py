@@ -80,10 +80,6 @@ class Plan:
         return ",".join(o.labels for o in self.operands) + "->" + self.output
 
     @property
-    def in_shapes(self) -> tuple[tuple[int, ...], ...]:
-        return tuple(o.shape for o in self.operands)
-
-    @property
     def sizes(self) -> dict[str, int]:
         """Each label's size."""
         return {

@@ -5,6 +5,7 @@ Semantics and result dtypes are those of Keras 3 on the JAX backend (SEMANTICS Â
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
@@ -66,10 +67,7 @@ def _inner_rule(op: str, x1, x2, **options: Any) -> Plan:
 
 
 def _flat(name: str, shape: tuple[int, ...], label: str, conj: bool = False) -> Term:
-    size = 1
-    for d in shape:
-        size *= d
-    return Term(name, shape, (label,), (size,), conj)
+    return Term(name, shape, (label,), (math.prod(shape),), conj)
 
 
 def _outer_rule(op: str, x1, x2, **options: Any) -> Plan:
