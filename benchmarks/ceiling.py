@@ -18,7 +18,6 @@ Run::
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import subprocess
@@ -229,11 +228,9 @@ def run(opts: common.Options, progress: common.Progress | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    common.add_options(parser)
+    parser = common.parser_for(__doc__)
     parser.add_argument("--throughput-json", metavar="PATH",
                         help="rows written by throughput.py --json, to report their fractions")
-    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
     args = parser.parse_args(argv)
     opts = common.options_from(args)
     tp = None

@@ -7,6 +7,7 @@ NumPy or Keras: it sets ``KERAS_BACKEND=jax`` and ``OPENBLAS_THREAD_TIMEOUT`` (s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import gc
 import json
@@ -148,6 +149,38 @@ def import_optional(notes: list[str], tf: bool = True) -> dict[str, Any]:
 
 
 # -- measurement ----------------------------------------------------------------------------------
+def _batch_us(fn: Callable[[], Any], inner: int, prime: bool) -> float:
+    """Mean µs per call of ``inner`` back-to-back calls (after one untimed call if ``prime``)."""
+    if prime:
+        fn()
+    t0 = time.perf_counter_ns()
+    for _ in range(inner):
+        fn()
+    return (time.perf_counter_ns() - t0) / inner / 1e3
+
+
+@contextlib.contextmanager
+def _rounds(rounds: int, deadline_s: float | None):
+    """Yield the round numbers with the garbage collector off; after ``deadline_s`` seconds no
+    new round starts once 3 are done (a busy machine can make calls far slower than planned)."""
+    gc.collect()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    start = time.monotonic()
+
+    def numbers():
+        for done in range(rounds):
+            if deadline_s and done >= 3 and time.monotonic() - start > deadline_s:
+                return
+            yield done
+
+    try:
+        yield numbers()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
 def time_samples(fns: dict[str, Callable[[], Any]], rounds: int, inner: int,
                  seed: int = 0, prime: bool = True,
                  deadline_s: float | None = None) -> dict[str, list[float]]:
@@ -157,31 +190,15 @@ def time_samples(fns: dict[str, Callable[[], Any]], rounds: int, inner: int,
     always follows the same neighbour; with ``prime``, one untimed call before each timed batch
     takes the cold-cache cost of switching contenders out of the figure (steady state). Each
     ``fn`` must return only when its result is ready. The garbage collector is off meanwhile.
-    After ``deadline_s`` seconds no new round starts once 3 are done (a busy machine can make
-    calls far slower than planned)."""
+    After ``deadline_s`` seconds no new round starts once 3 are done."""
     names = list(fns)
     samples: dict[str, list[float]] = {n: [] for n in names}
     order = random.Random(seed)
-    gc.collect()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    start = time.monotonic()
-    try:
-        for done in range(rounds):
-            if deadline_s and done >= 3 and time.monotonic() - start > deadline_s:
-                break
+    with _rounds(rounds, deadline_s) as numbers:
+        for _ in numbers:
             order.shuffle(names)
             for name in names:
-                fn = fns[name]
-                if prime:
-                    fn()
-                t0 = time.perf_counter_ns()
-                for _ in range(inner):
-                    fn()
-                samples[name].append((time.perf_counter_ns() - t0) / inner / 1e3)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+                samples[name].append(_batch_us(fns[name], inner, prime))
     return {n: samples[n] for n in fns}
 
 
@@ -207,24 +224,12 @@ def time_paired(fns: dict[str, Callable[[], Any]], base: str, rounds: int, inner
     order = random.Random(seed)
 
     def batch(name: str) -> float:
-        fn = fns[name]
-        if prime is True or (prime and name in prime):
-            fn()
-        t0 = time.perf_counter_ns()
-        for _ in range(inner):
-            fn()
-        us = (time.perf_counter_ns() - t0) / inner / 1e3
+        us = _batch_us(fns[name], inner, prime is True or bool(prime and name in prime))
         samples[name].append(us)
         return us
 
-    gc.collect()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    start = time.monotonic()
-    try:
-        for done in range(rounds):
-            if deadline_s and done >= 3 and time.monotonic() - start > deadline_s:
-                break
+    with _rounds(rounds, deadline_s) as numbers:
+        for _ in numbers:
             order.shuffle(peers)
             before = batch(base)
             for name in peers:
@@ -232,9 +237,6 @@ def time_paired(fns: dict[str, Callable[[], Any]], base: str, rounds: int, inner
                 after = batch(base)
                 ratios[name].append(2 * mine / (before + after))
                 before = after
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     ratio = {n: statistics.median(r) for n, r in ratios.items() if r}
     ratio[base] = 1.0
     return samples, ratio
@@ -348,3 +350,20 @@ def emit(section: Section, json_path: str | None) -> None:
     if json_path:
         with open(json_path, "w", encoding="utf-8") as f:
             json.dump(section.rows, f, indent=1, ensure_ascii=False)
+
+
+def parser_for(doc: str) -> argparse.ArgumentParser:
+    """A script's argument parser: the common options and ``--json PATH``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    add_options(parser)
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
+    return parser
+
+
+def main_for(doc: str, run: Callable[..., Section], steps: Callable[..., int],
+             argv: list[str] | None) -> int:
+    """``main()`` of a script whose ``run(opts, progress)`` needs nothing else."""
+    args = parser_for(doc).parse_args(argv)
+    opts = options_from(args)
+    emit(run(opts, Progress(steps(opts, device()["platform"]))), args.json)
+    return 0

@@ -151,9 +151,7 @@ def run(opts: common.Options, progress: common.Progress | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    common.add_options(parser)
-    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
+    parser = common.parser_for(__doc__)
     parser.add_argument("--child", metavar="SPEC", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

@@ -18,7 +18,6 @@ Run::
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from typing import Any
@@ -119,14 +118,7 @@ def run(opts: common.Options, progress: common.Progress | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    common.add_options(parser)
-    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
-    args = parser.parse_args(argv)
-    opts = common.options_from(args)
-    section = run(opts, common.Progress(steps(opts, common.device()["platform"])))
-    common.emit(section, args.json)
-    return 0
+    return common.main_for(__doc__, run, steps, argv)
 
 
 if __name__ == "__main__":
