@@ -11,6 +11,9 @@ the JAX backend for ``dotsum.ops`` (set ``KERAS_BACKEND=jax`` before Keras is im
 ``batch_dot`` (Keras <= 2.2.4, which needs TensorFlow 1.x) is checked against
 :func:`legacy_batch_dot`, a NumPy transcription of its algorithm. ``REFERENCES`` maps each op's
 qualified name to its reference and can be extended.
+
+For structural checks, :func:`layout_copies` and :func:`copied_elements` read a compiled program
+and return what XLA copies only to change layout, which ``plan.lowering.moves`` predicts.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ import chex
 import jax
 import numpy as np
 
-__all__ = ["REFERENCES", "assert_matches_reference", "legacy_batch_dot", "tolerance"]
+from dotsum._hlo import copied_elements, layout_copies
+
+__all__ = ["REFERENCES", "assert_matches_reference", "copied_elements", "layout_copies",
+           "legacy_batch_dot", "tolerance"]
 
 
 def legacy_batch_dot(x: Any, y: Any, axes: Any = None) -> np.ndarray:
