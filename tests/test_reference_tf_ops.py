@@ -336,7 +336,9 @@ STRUCTURE = [
 def test_one_dot_general_under_jit(name, fn, a_shape, b_shape, dtype):
     a, b = jnp.zeros(a_shape, dtype), jnp.zeros(b_shape, dtype)
     text = str(jax.make_jaxpr(jax.jit(fn))(a, b))
-    assert text.count("dot_general[") == 1, text
+    # a product that sums nothing (tensordot with axes=0) is one broadcast multiply instead
+    assert text.count("dot_general[") == 1 or (
+        "dot_general[" not in text and text.count("= mul ") == 1), text
     if name == "matmul-output_type":
         assert "preferred_element_type=int32" in text, text
 

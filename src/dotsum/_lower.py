@@ -4,17 +4,25 @@ Per operand, first what one operand can do alone: take diagonals of repeated lab
 (``ii->i``) and sum labels no one else needs. Then one ``dot_general`` per step of the plan's
 contraction path, then at most one transpose into the output order.
 
-``dot_general`` returns axes in the order ``batch…, lhs_free…, rhs_free…``. In the last
-contraction we order the batch dimensions as the output wants them and, when the output lists the
-second operand's free axes first, swap the operands, so that canonical products need no transpose.
+Layout. ``dot_general`` returns ``batch…, lhs_free…, rhs_free…``, and XLA runs a matrix product
+as a GEMM only on operands laid out ``batch…, free…, contracted…`` (lhs) and
+``batch…, contracted…, free…`` (rhs); one free and one contracted axis may also come the other
+way round (the GEMM transposes them for free). Any other operand is copied into that form first,
+and any other output order costs a transpose of the result. Each contraction therefore tries
+both operand orders, the batch order of the output and of each operand, and the contracted order
+of each operand, and keeps the one that moves the fewest elements (:func:`_layout_cost`); the
+copies it needs are explicit transposes in the lowering (``Contraction.lhs_perm``/``rhs_perm``),
+so ``Lowering.moves`` lists every element XLA will move. ``tests/test_compiled.py`` checks that
+list against the compiled HLO.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -45,8 +53,22 @@ class Contraction:
 
     lhs: int
     rhs: int
-    dimension_numbers: DimensionNumbers
+    dimension_numbers: DimensionNumbers  # of the operands after lhs_perm / rhs_perm
     labels: str
+    lhs_perm: tuple[int, ...] | None = None  # transpose lhs into GEMM layout first
+    rhs_perm: tuple[int, ...] | None = None
+    # Set when nothing is summed: the step is then an elementwise ``multiply`` of the operands,
+    # transposed and broadcast to these result axes (XLA fuses it all), not a ``dot_general``.
+    broadcast: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+
+
+class Move(NamedTuple):
+    """Elements XLA copies to change layout: an operand transposed before a ``dot_general`` or
+    the result transposed into the output order."""
+
+    what: str  # "x", "t0", "out", …
+    perm: tuple[int, ...]
+    elements: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +78,12 @@ class Lowering:
     prepare: tuple[Prepare, ...]
     contractions: tuple[Contraction, ...]
     transpose: tuple[int, ...] | None  # permutation of the last result, if not identity
+    moves: tuple[Move, ...] = ()  # every layout copy: operand transposes, then the result's
+
+    @property
+    def moved(self) -> int:
+        """Elements copied to change layout (0 for a transpose-free lowering)."""
+        return sum(m.elements for m in self.moves)
 
     def describe(self, names: Sequence[str] | None = None) -> str:
         """One line: ``dot_general(x, y, contract=(2,)x(2,), batch=()x())`` and friends."""
@@ -72,7 +100,15 @@ class Lowering:
         for step, c in enumerate(self.contractions):
             (lc, rc), (lb, rb) = c.dimension_numbers
             lhs, rhs = names[c.lhs], names[c.rhs]
-            parts.append(f"dot_general({lhs}, {rhs}, contract={lc}x{rc}, batch={lb}x{rb})")
+            if c.lhs_perm is not None:
+                lhs = f"transpose({lhs}, {c.lhs_perm})"
+            if c.rhs_perm is not None:
+                rhs = f"transpose({rhs}, {c.rhs_perm})"
+            if c.broadcast is not None:
+                lx, rx = c.broadcast
+                parts.append(f"multiply({lhs}, {rhs}, broadcast={lx}x{rx})")
+            else:
+                parts.append(f"dot_general({lhs}, {rhs}, contract={lc}x{rc}, batch={lb}x{rb})")
             names = [n for k, n in enumerate(names) if k not in (c.lhs, c.rhs)]
             names.append(f"t{step}" if step < len(self.contractions) - 1 else "out")
         text = "; ".join(parts) if parts else "identity"
@@ -97,26 +133,112 @@ def _prepare(labels: str, others: set[str]) -> Prepare:
     return Prepare(tuple(diagonals), sum_axes, kept)
 
 
-def _contract(lhs: str, rhs: str, needed: set[str], out: str | None):
-    """Dimension numbers for one pairwise contraction; ``out`` is given for the last one."""
-    batch = [c for c in (out if out is not None else lhs) if c in lhs and c in rhs]
-    batch = [c for c in batch if c in needed]
-    contract = [c for c in lhs if c in rhs and c not in needed]
-    lhs_free = [c for c in lhs if c not in rhs]
-    rhs_free = [c for c in rhs if c not in lhs]
-    swap = out is not None and (batch + lhs_free + rhs_free != list(out)
-                                and batch + rhs_free + lhs_free == list(out))
-    if swap:
-        lhs, rhs, lhs_free, rhs_free = rhs, lhs, rhs_free, lhs_free
+def _in_gemm_layout(labels: str, batch: list[str], outer: list[str], inner: list[str],
+                    sizes: dict[str, int]) -> bool:
+    """Whether ``labels`` is ``batch + outer + inner`` (size-1 axes aside), or
+    ``batch + inner + outer`` with at most one axis each in ``inner`` and ``outer``: the
+    layouts a GEMM takes as they are."""
+    big = [c for c in labels if sizes[c] != 1]
+    b, o, i = ([c for c in part if sizes[c] != 1] for part in (batch, outer, inner))
+    return big == b + o + i or (big == b + i + o and len(o) <= 1 and len(i) <= 1)
+
+
+def _arrange(lhs: str, rhs: str, batch: list[str], contract: list[str], out: str | None,
+             sizes: dict[str, int]):
+    """One candidate lowering of ``lhs · rhs``: (elements moved, lhs perm, rhs perm, dimension
+    numbers, result labels, whether the result is copied into ``out`` order). An operand out of
+    GEMM layout is transposed into it, its free axes in output order."""
+    rank = (lambda c: out.index(c)) if out is not None else None
+    cost = 0
+    perms, laid = [], []
+    for labels, is_lhs in ((lhs, True), (rhs, False)):
+        free = [c for c in labels if c not in batch and c not in contract]
+        outer, inner = (free, contract) if is_lhs else (contract, free)
+        if _in_gemm_layout(labels, batch, outer, inner, sizes):
+            perms.append(None)
+            laid.append(labels)
+            continue
+        free = sorted(free, key=rank) if rank else free
+        target = batch + (free + contract if is_lhs else contract + free)
+        perms.append(tuple(labels.index(c) for c in target))
+        laid.append("".join(target))
+        cost += math.prod(sizes[c] for c in labels)
+    new_lhs, new_rhs = laid
     dims = (
-        (tuple(lhs.index(c) for c in contract), tuple(rhs.index(c) for c in contract)),
-        (tuple(lhs.index(c) for c in batch), tuple(rhs.index(c) for c in batch)),
+        (tuple(new_lhs.index(c) for c in contract), tuple(new_rhs.index(c) for c in contract)),
+        (tuple(new_lhs.index(c) for c in batch), tuple(new_rhs.index(c) for c in batch)),
     )
-    return swap, dims, "".join(batch + lhs_free + rhs_free)
+    lhs_free = [c for c in new_lhs if c not in new_rhs]
+    rhs_free = [c for c in new_rhs if c not in new_lhs]
+    result = "".join(batch + lhs_free + rhs_free)
+    result_moves = out is not None and _result_moves(batch, lhs_free, rhs_free, out, sizes)
+    if result_moves:
+        cost += math.prod(sizes[c] for c in result)
+    return cost, perms[0], perms[1], dims, result, result_moves
+
+
+def _result_moves(batch: list[str], lhs_free: list[str], rhs_free: list[str], out: str,
+                  sizes: dict[str, int]) -> bool:
+    """Whether putting ``batch + lhs_free + rhs_free`` in ``out`` order copies the result. XLA
+    folds the one transpose that swaps a single lhs free axis with a single rhs free axis into
+    the GEMM (it computes the transposed product instead)."""
+    b, lf, rf, o = ([c for c in part if sizes[c] != 1]
+                    for part in (batch, lhs_free, rhs_free, out))
+    return o != b + lf + rf and not (len(lf) == len(rf) == 1 and o == b + rf + lf)
+
+
+def _contract(x: str, y: str, needed: set[str], out: str | None, sizes: dict[str, int]):
+    """The cheapest lowering of one pairwise contraction (``out`` is given for the last one):
+    (swap, lhs perm, rhs perm, dimension numbers, result labels, whether the result is copied
+    into ``out`` order).
+
+    Candidates: both operand orders, the batch order of the output, ``x`` and ``y``, and the
+    contracted order of ``x`` and ``y``. The first candidate is the natural lowering (batch in
+    output order, ``x`` first unless the output lists ``y``'s free axes first); the others
+    replace it only when they move strictly fewer elements.
+    """
+    common = [c for c in x if c in y]
+    x_free = [c for c in x if c not in y]
+    y_free = [c for c in y if c not in x]
+    contract_orders = _unique([c for c in x if c in y and c not in needed],
+                              [c for c in y if c in x and c not in needed])
+    batch_x = [c for c in common if c in needed]
+    batch_orders = _unique([c for c in out if c in batch_x] if out is not None else batch_x,
+                           batch_x, [c for c in y if c in batch_x])
+    batch = batch_orders[0]
+    swap = out is not None and (batch + x_free + y_free != list(out)
+                                and batch + y_free + x_free == list(out))
+    best = None
+    for swapped in (swap, not swap):
+        lhs, rhs = (y, x) if swapped else (x, y)
+        for batch in batch_orders:
+            for contract in contract_orders:
+                cost, *arranged = _arrange(lhs, rhs, batch, contract, out, sizes)
+                if best is None or cost < best[0]:
+                    best = (cost, swapped, *arranged)
+    return best[1:]
+
+
+def _multiply(x: str, y: str, out: str | None):
+    """A step that sums nothing: (x perm, y perm, broadcast dims, result labels). Each operand is
+    transposed into result order and broadcast; XLA fuses all of it into the multiply's loop."""
+    result = out if out is not None else x + "".join(c for c in y if c not in x)
+    perms, dims = [], []
+    for labels in (x, y):
+        order = sorted(labels, key=result.index)
+        perm = tuple(labels.index(c) for c in order)
+        perms.append(None if perm == tuple(range(len(perm))) else perm)
+        dims.append(tuple(result.index(c) for c in order))
+    return perms[0], perms[1], (dims[0], dims[1]), result
+
+
+def _unique(*orders: list[str]) -> list[list[str]]:
+    return [o for k, o in enumerate(orders) if o not in orders[:k]]
 
 
 def lower(plan: Plan) -> Lowering:
     """The lowering of ``plan`` along its contraction path (pairs in order, for 2 operands)."""
+    sizes = plan.sizes
     labels = [o.labels for o in plan.operands]
     out = plan.output
     prepare = []
@@ -124,21 +246,37 @@ def lower(plan: Plan) -> Lowering:
         others = set(out).union(*(set(o) for j, o in enumerate(labels) if j != k))
         prepare.append(_prepare(mine, others))
     current = [p.labels for p in prepare]
+    names = [o.name for o in plan.operands]
     path = plan.path if plan.path is not None else ((0, 1),) * (len(current) - 1)
-    contractions = []
+    contractions, moves = [], []
     for step, pair in enumerate(path):
         i, j = sorted(pair)
         rest = [c for k, c in enumerate(current) if k not in (i, j)]
         last = step == len(path) - 1
         needed = set(out).union(*map(set, rest))
-        swap, dims, result = _contract(current[i], current[j], needed, out if last else None)
-        lhs, rhs = (j, i) if swap else (i, j)
-        contractions.append(Contraction(lhs, rhs, dims, result))
+        if set(current[i]) | set(current[j]) <= needed:  # nothing to sum: an outer product
+            lhs_perm, rhs_perm, broadcast, result = _multiply(current[i], current[j],
+                                                              out if last else None)
+            contractions.append(Contraction(i, j, (((), ()), ((), ())), result, lhs_perm,
+                                            rhs_perm, broadcast))
+        else:
+            swap, lhs_perm, rhs_perm, dims, result, result_moves = _contract(
+                current[i], current[j], needed, out if last else None, sizes)
+            lhs, rhs = (j, i) if swap else (i, j)
+            for k, perm in ((lhs, lhs_perm), (rhs, rhs_perm)):
+                if perm is not None:
+                    moves.append(Move(names[k], perm, math.prod(sizes[c] for c in current[k])))
+            contractions.append(Contraction(lhs, rhs, dims, result, lhs_perm, rhs_perm))
         current = rest + [result]
+        names = [n for k, n in enumerate(names) if k not in (i, j)] + [
+            f"t{step}" if not last else "out"]
     (final,) = current  # holds only output labels: _prepare summed the rest
     perm = tuple(final.index(c) for c in out)
     transpose = None if perm == tuple(range(len(perm))) else perm
-    return Lowering(tuple(prepare), tuple(contractions), transpose)
+    if transpose is not None and (not contractions or result_moves) and [
+            c for c in final if sizes[c] != 1] != [c for c in out if sizes[c] != 1]:
+        moves.append(Move("out", transpose, math.prod(sizes[c] for c in out)))
+    return Lowering(tuple(prepare), tuple(contractions), transpose, tuple(moves))
 
 
 def _prepared(a: jax.Array, operand, prep: Prepare, dtype, epsilon) -> jax.Array:
@@ -159,6 +297,17 @@ def _prepared(a: jax.Array, operand, prep: Prepare, dtype, epsilon) -> jax.Array
     return a
 
 
+def _multiply_run(lhs, rhs, broadcast, rank: int, preferred) -> jax.Array:
+    shape = [1] * rank
+    for a, dims in zip((lhs, rhs), broadcast):
+        for d, n in zip(dims, a.shape):
+            shape[d] = n
+    if preferred is not None:  # exact: a product of two narrow numbers fits the wider type
+        lhs, rhs = lhs.astype(preferred), rhs.astype(preferred)
+    return jnp.multiply(lax.broadcast_in_dim(lhs, shape, broadcast[0]),  # bool: logical and
+                        lax.broadcast_in_dim(rhs, shape, broadcast[1]))
+
+
 def run(plan: Plan, *arrays: jax.Array) -> jax.Array:
     """Execute ``plan`` on arrays, one per operand (traceable; the jitted executor calls it)."""
     low = plan.lowering
@@ -172,8 +321,16 @@ def run(plan: Plan, *arrays: jax.Array) -> jax.Array:
         ops = [_prepared(a, o, p, dtype, plan.epsilon)
                for a, o, p in zip(arrays, plan.operands, low.prepare)]
         for c in low.contractions:
-            out = lax.dot_general(ops[c.lhs], ops[c.rhs], c.dimension_numbers,
-                                  precision=plan.precision, preferred_element_type=preferred)
+            lhs, rhs = ops[c.lhs], ops[c.rhs]
+            if c.lhs_perm is not None:
+                lhs = lax.transpose(lhs, c.lhs_perm)
+            if c.rhs_perm is not None:
+                rhs = lax.transpose(rhs, c.rhs_perm)
+            if c.broadcast is not None:
+                out = _multiply_run(lhs, rhs, c.broadcast, len(c.labels), preferred)
+            else:
+                out = lax.dot_general(lhs, rhs, c.dimension_numbers, precision=plan.precision,
+                                      preferred_element_type=preferred)
             ops = [o for k, o in enumerate(ops) if k not in (c.lhs, c.rhs)] + [out]
         (out,) = ops
         if low.transpose is not None:

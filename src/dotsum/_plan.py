@@ -164,6 +164,9 @@ class Plan:
             lines.append(f"  {'path':<{names}}  {list(self.path)}")
         operand_names = [o.name for o in self.operands]
         lines.append(f"  {'xla':<{names}}  {self.lowering.describe(operand_names)}")
+        if self.lowering.moves:
+            moved = ", ".join(f"{m.what} {m.elements:,}" for m in self.lowering.moves)
+            lines.append(f"  {'copies':<{names}}  {moved} elements (to change layout)")
         return "\n".join(line.rstrip() for line in lines)
 
 
