@@ -278,13 +278,20 @@ def test_gemm_layout_copies_are_predicted_exactly(spec):
     assert ours <= _copied(_jnp_einsum(plan), *arrays), plan
 
 
+def test_no_folded_transpose_that_leaves_the_gemm_a_transposed_lhs():
+    """Swapping x and y here copies x (0.5M elements) and XLA folds the result's transpose into
+    the GEMM, which then takes x contracted-first: XLA:CPU's slower kernel. Copying y (1M) with
+    x kept as lhs is charged the same and wins the tie, so the GEMM stays on the fast path."""
+    low = ops.einsum.plan("nhd,udh->nu", (512, 16, 64), (1024, 64, 16)).lowering
+    (step,) = low.contractions
+    assert (step.lhs, step.lhs_perm, low.transpose) == (0, None, None), low
+
+
 LAYOUT_WINS = [  # where choosing the layout copies less than jnp.einsum's fixed choice
     # scores (b, h, q, k) are 4x the output: transpose the small result, not the scores
     ("bhqk,bhkd->hbqd", (2, 4, 64, 64), (2, 4, 64, 16)),
     # two contracted axes: take them in the order both operands already share
     ("nhd,hdu->nu", (8, 16, 16), (16, 16, 512)),
-    # weights stored (u, d, h): move the small activations, not the weights
-    ("nhd,udh->nu", (8, 16, 16), (512, 16, 16)),
 ]
 
 
