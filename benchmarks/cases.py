@@ -41,7 +41,7 @@ class Case:
     """One dotsum call at fixed shapes and how its peers express the same product."""
 
     name: str
-    group: str  # seed | keras | batched | einsum3 | sweep | gemm
+    group: str  # seed | keras | batched | layout | einsum3 | sweep | gemm
     shapes: tuple[Shape, ...]
     op: Callable[..., Any]  # op(*arrays, precision=...) -> the dotsum result
     planner: Callable[[], Any]  # () -> dotsum.Plan
@@ -98,6 +98,10 @@ def _mm_t(xp, x, y):
 
 def _mm_heads(xp, x, y):
     return xp.matmul(xp.transpose(x, (0, 2, 1, 3)), xp.transpose(y, (0, 2, 3, 1)))
+
+
+def _mm_heads_out(xp, x, y):
+    return xp.transpose(xp.matmul(x, y), (1, 0, 2, 3))
 
 
 def _mm_chain(xp, a, b, c):
@@ -168,6 +172,14 @@ def throughput_cases(platform: str, quick: bool) -> list[Case]:
         _tf_matmul((64, 128, 128), (64, 128, 128)),
         _tf_matmul((16, 256, 128), (16, 256, 128), transpose_b=True),
     ]
+    # Layout-aware lowering: jnp.einsum's fixed choice copies the larger side into GEMM layout.
+    cases += [
+        # attention output, heads first: transpose the (small) result, not the scores
+        _einsum("bhqk,bhkd->hbqd", (4, 8, 256, 256), (4, 8, 256, 64), group="layout",
+                matmul=_mm_heads_out, matmul_doc="transpose(matmul(x, y))"),
+        # a projection contracting two axes (heads, depth) that both operands order alike
+        _einsum("nhd,hdu->nu", (512, 16, 64), (16, 64, 1024), group="layout"),
+    ]
     chain = dict(matmul=_mm_chain, matmul_doc="matmul(matmul(a, b), c)")
     for n in ((256,) if quick else (64, 256, 1024)):
         cases.append(_einsum("ij,jk,kl->il", (n, n), (n, n), (n, n), group="einsum3",
@@ -210,6 +222,8 @@ def dot_general_of(case: Case, precision: Any) -> Callable[..., Any] | None:
             or any(p.sum_axes or p.diagonals for p in low.prepare)):
         return None
     (step,) = low.contractions
+    if step.lhs_perm or step.rhs_perm or step.broadcast:  # not one bare dot_general
+        return None
     return lambda *a: lax.dot_general(a[step.lhs], a[step.rhs], step.dimension_numbers,
                                       precision=precision)
 
