@@ -174,6 +174,8 @@ CASES = [
                                      r"NoneType$"),
     (lambda: K.Dot((1, 2, 3)), ValueError,
      r"keras\.Dot: axes must be an int or a pair of ints; got 3 values \(1, 2, 3\)$"),
+    (lambda: K.batch_dot(jnp.ones((2, 3)), jnp.ones((2, 3)), [1]), ValueError,
+     r"keras\.batch_dot: axes must be an int or a pair of ints; got 1 value \[1\] \("),
     (lambda: K.Dot((1, 1.0)), TypeError, r"keras\.Dot: axes must be ints; got float 1\.0 in "
                                          r"axes=\(1, 1\.0\)$"),
     (lambda: K.Dot(1, normalize=1), TypeError, r"keras\.Dot: normalize must be a bool; got int 1$"),

@@ -90,8 +90,8 @@ def _parse_axes(op: str, axes: Any, default: tuple[int, int] | None, shapes: Sha
             fail(op, f"axes must name one axis of each operand; got {axes!r} (multiple target "
                      "dimensions are not supported: use tensordot or einsum)", shapes)
         if len(axes) != 2:
-            fail(op, f"axes must be an int or a pair of ints; got {len(axes)} values {axes!r}",
-                 shapes)
+            count = f"{len(axes)} value{'' if len(axes) == 1 else 's'}"
+            fail(op, f"axes must be an int or a pair of ints; got {count} {axes!r}", shapes)
         for a in axes:
             if not is_int(a):
                 fail(op, f"axes must be ints; got {type_name(a)} in axes={axes!r}", shapes,
