@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import pytest
 
 from dotsum import cli
@@ -49,6 +50,13 @@ def test_jaxpr_hlo_and_time(capsys):
     assert "dot_general[" in out  # the jaxpr
     assert "HloModule" in out  # the optimized HLO
     assert "GFLOP/s" in out and "first call" in out
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the layout rule is XLA:CPU's")
+def test_hlo_reports_layout_copies_next_to_the_prediction(capsys):
+    out = explain(capsys, "ops.einsum", "bqhd,bkhd->bhqk", "2,16,8,64", "2,16,8,64", "--hlo")
+    assert out.rstrip().endswith("layout copies in it: [(2, 8, 16, 64), (2, 8, 64, 16)] = "
+                                 "32,768 elements (the plan predicts 32,768)"), out[-300:]
 
 
 def test_proposed_sharding(capsys):

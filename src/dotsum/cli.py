@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
 import statistics
 import sys
 import time
@@ -247,8 +248,14 @@ def run(argv: Sequence[str] | None = None) -> str:
         if args.jaxpr:
             out.append(f"\njaxpr:\n{jax.make_jaxpr(executor(plan))(*specs)}")
         if args.hlo:
+            from dotsum._hlo import layout_copies
+
             hlo = jax.jit(executor(plan)).lower(*specs).compile().as_text()
+            copies = layout_copies(hlo)
             out.append(f"\noptimized HLO ({jax.devices()[0].platform}):\n{hlo}")
+            out.append(f"layout copies in it: {copies or 'none'} = "
+                       f"{sum(math.prod(c) for c in copies):,} elements "
+                       f"(the plan predicts {plan.lowering.moved:,})")
     if args.time:
         out.append(_time(plan, dtype))
     return "\n".join(out)
