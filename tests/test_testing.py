@@ -71,3 +71,45 @@ def test_tolerances():
     assert testing.tolerance("bfloat16") > testing.tolerance("float16") > testing.tolerance(
         "float32")
     assert testing.tolerance("float64") < testing.tolerance("float32")
+
+
+# -- layout_copies: the HLO reader behind the layout tests -----------------------------------------
+SYNTHETIC = """\
+HloModule m
+
+%wrapped_copy_computation (p: f32[128,64]) -> f32[128,64] {
+  %p = f32[128,64]{0,1} parameter(0)
+  ROOT %copy.2 = f32[128,64]{1,0} copy(%p)
+}
+
+%renaming_transpose (q: f32[64,2,64]) -> f32[64,2,64] {
+  %q = f32[64,2,64]{2,1,0} parameter(0)
+  ROOT %t = f32[64,2,64]{0,1,2} transpose(%q), dimensions={2,1,0}
+}
+
+%body (s: f32[8,4]) -> f32[8,4] {
+  %s = f32[8,4]{1,0} parameter(0)
+  %c = f32[8,4]{0,1} copy(%s)
+  ROOT %r = f32[8,4]{1,0} bitcast(%c)
+}
+
+ENTRY %main (a: f32[128,64], b: f32[64,2,64], u: f32[4,1,30], w: f32[8,4]) -> f32[8,4] {
+  %a = f32[128,64]{0,1} parameter(0)
+  %b = f32[64,2,64]{2,1,0} parameter(1)
+  %u = f32[4,1,30]{2,0,1} parameter(2)
+  %w = f32[8,4]{1,0} parameter(3)
+  %wrapped_copy = f32[128,64]{1,0} fusion(%a), kind=kLoop, calls=%wrapped_copy_computation
+  %renamed = f32[64,2,64]{0,1,2} fusion(%b), kind=kLoop, calls=%renaming_transpose
+  %same_order = f32[4,1,30]{2,1,0} copy(%u)
+  ROOT %loop = f32[8,4]{1,0} while(%w), condition=%body, body=%body
+}
+"""
+
+
+def test_layout_copies_reads_fusions_copies_and_loop_bodies():
+    # a copy-only fusion into another layout counts; a transpose that only renames axes (the
+    # same order in memory) does not, nor a copy that moves a size-1 axis; loop bodies are read
+    assert testing.layout_copies(SYNTHETIC) == [(128, 64), (8, 4)]
+    assert testing.copied_elements(SYNTHETIC) == 128 * 64 + 8 * 4
+    with pytest.raises(ValueError, match="no ENTRY computation"):
+        testing.layout_copies("HloModule empty")

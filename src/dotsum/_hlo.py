@@ -10,19 +10,35 @@ layout, such as XLA's copy of a result it cannot alias, are not layout changes.)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from typing import Any
 
 _HEADER = re.compile(r"^(ENTRY )?%(\S+) .*\{\s*$")
-_INSTRUCTION = re.compile(
-    r"^\s*(?:ROOT )?%(\S+) = \w+\[([\d,]*)\](\{[^}]*\})? ([\w-]+)\(%?([\w.-]*)(.*)$")
-_CALLS = re.compile(r"calls=%([\w.-]+)")
-_MOVE_ONLY = {"parameter", "transpose", "copy", "bitcast", "reshape"}
+_INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%(\S+) = (.+?) ([\w-]+)\((.*)$")
+_ARRAY = re.compile(r"\w+\[([\d,]*)\](\{[^}]*\})?")  # f32[2,3]{1,0}, one per tuple element
+_OPERAND = re.compile(r"%([\w.-]+)")
+_CALLED = re.compile(
+    r"\b(?:calls|body|condition|to_apply|true_computation|false_computation)=%([\w.-]+)"
+    r"|branch_computations=\{([^}]*)\}")
+_DIMENSIONS = re.compile(r"\bdimensions=\{([\d,]*)\}")
+_MOVE_ONLY = {"parameter", "transpose", "copy", "bitcast", "reshape", "tuple",
+              "get-tuple-element"}
 
 
-def _computations(text: str) -> tuple[dict[str, list[tuple]], str | None]:
-    computations: dict[str, list[tuple]] = {}
+@dataclasses.dataclass(frozen=True)
+class _Instruction:
+    name: str
+    opcode: str
+    arrays: tuple[tuple[tuple[int, ...], str | None], ...]  # (dims, layout) per tuple element
+    operand: str | None  # the first operand's name
+    called: tuple[str, ...]  # computations it calls
+    dimensions: tuple[int, ...]  # a transpose's permutation
+
+
+def _parse(text: str) -> tuple[dict[str, list[_Instruction]], str | None]:
+    computations: dict[str, list[_Instruction]] = {}
     entry = current = None
     for line in text.splitlines():
         header = _HEADER.match(line)
@@ -33,18 +49,53 @@ def _computations(text: str) -> tuple[dict[str, list[tuple]], str | None]:
             continue
         found = _INSTRUCTION.match(line)
         if found and current is not None:
-            name, dims, layout, opcode, operand, rest = found.groups()
-            dims = tuple(int(d) for d in dims.split(",") if d)
-            calls = _CALLS.search(rest)
-            current.append((name, opcode, dims, layout, operand, calls.group(1) if calls else None))
+            name, shape, opcode, rest = found.groups()
+            arrays = tuple((tuple(int(d) for d in dims.split(",") if d), layout)
+                           for dims, layout in _ARRAY.findall(shape))
+            operand = _OPERAND.search(rest.split(")", 1)[0])
+            called = []
+            for single, branches in _CALLED.findall(rest):
+                called += [single] if single else _OPERAND.findall(branches)
+            perm = _DIMENSIONS.search(rest)
+            current.append(_Instruction(
+                name, opcode, arrays, operand.group(1) if operand else None, tuple(called),
+                tuple(int(d) for d in perm.group(1).split(",") if d) if perm else ()))
     return computations, entry
+
+
+def _memory_order(dims: tuple[int, ...], layout: str | None,
+                  axes: tuple[int, ...] | None = None) -> list[int] | None:
+    """The axes of size > 1, minor to major (as axes of the operand, through ``axes``)."""
+    if layout is None:
+        return None
+    minor_to_major = [int(d) for d in layout.strip("{}").split(":")[0].split(",") if d]
+    return [axes[d] if axes else d for d in minor_to_major if dims[d] > 1]
+
+
+def _relayouts(body: list[_Instruction]) -> bool:
+    """Whether a computation moves data into another order in memory: a transpose or copy whose
+    result lays its axes of size > 1 out in another order than its operand (a transpose that
+    only renames axes is a bitcast)."""
+    known = {i.name: i for i in body}
+    for i in body:
+        source = known.get(i.operand)
+        if (i.opcode not in ("transpose", "copy") or source is None or len(i.arrays) != 1
+                or len(source.arrays) != 1):
+            continue
+        (dims, layout), (in_dims, in_layout) = i.arrays[0], source.arrays[0]
+        perm = i.dimensions if i.opcode == "transpose" else None
+        if _memory_order(dims, layout, perm) != _memory_order(in_dims, in_layout):
+            return True
+    return False
 
 
 def layout_copies(compiled: Any) -> list[tuple[int, ...]]:
     """Shapes of the arrays a compiled program writes only to re-lay-out data, in program order.
 
     ``compiled`` is a ``jax.stages.Compiled`` (``jax.jit(f).lower(*args).compile()``) or its
-    ``as_text()``. On XLA:CPU a product whose operands are already in GEMM layout has none:
+    ``as_text()``. Looks through the entry computation and what it calls (loop bodies,
+    conditionals), treating each fusion as one operation. On XLA:CPU a product whose operands
+    are already in GEMM layout has none:
 
     >>> import jax, jax.numpy as jnp
     >>> from dotsum import ops
@@ -55,20 +106,33 @@ def layout_copies(compiled: Any) -> list[tuple[int, ...]]:
     []
     """
     text = compiled if isinstance(compiled, str) else compiled.as_text()
-    computations, entry = _computations(text)
+    computations, entry = _parse(text)
     if entry is None:
         raise ValueError("layout_copies: no ENTRY computation in this HLO text")
-    copies = []
-    layouts = {}
-    for name, opcode, dims, layout, operand, calls in computations[entry]:
-        layouts[name] = layout
-        if opcode == "transpose" or (opcode == "copy" and layouts.get(operand) != layout):
-            copies.append(dims)
-        elif opcode == "fusion" and calls in computations:
-            body = {op for _, op, *_ in computations[calls]}
-            if body <= _MOVE_ONLY and "transpose" in body:
-                copies.append(dims)
+    copies: list[tuple[int, ...]] = []
+    seen = set()
+
+    def visit(name: str) -> None:
+        seen.add(name)
+        body = computations.get(name, [])
+        for i in body:
+            moves = (i.opcode in ("transpose", "copy") and _relayouts([*_operand_of(i, body), i])
+                     ) or (i.opcode == "fusion" and any(
+                         c in computations and {j.opcode for j in computations[c]} <= _MOVE_ONLY
+                         and _relayouts(computations[c]) for c in i.called))
+            if moves:
+                copies.extend(dims for dims, _ in i.arrays)
+            elif i.opcode != "fusion":
+                for c in i.called:
+                    if c not in seen:
+                        visit(c)
+
+    visit(entry)
     return copies
+
+
+def _operand_of(instruction: _Instruction, body: list[_Instruction]) -> list[_Instruction]:
+    return [i for i in body if i.name == instruction.operand][:1]
 
 
 def copied_elements(compiled: Any) -> int:
