@@ -214,14 +214,13 @@ def _copied(fn, *arrays) -> int:
 
 
 def _gemm_shaped(plan) -> bool:
-    """Every step is a matrix-matrix product: a summed label and a free axis on each side."""
+    """A two-operand matrix-matrix product: a summed label and a free axis on each side (the
+    prepared labels, which have no size-1 axes left)."""
     steps = plan.lowering.contractions
-    sizes = plan.sizes
-    if not steps or len(plan.operands) != 2 or steps[0].broadcast is not None:
+    if len(steps) != 1 or len(plan.operands) != 2 or steps[0].broadcast is not None:
         return False
     x, y = (p.labels for p in plan.lowering.prepare)
-    return (any(sizes[c] > 1 for c in set(x) - set(y))
-            and any(sizes[c] > 1 for c in set(y) - set(x)))
+    return bool(set(x) - set(y)) and bool(set(y) - set(x))
 
 
 def _jnp_einsum(plan):
@@ -248,12 +247,13 @@ def test_golden_layout_copies(op, x, y, params):
     assert ours <= _copied(_jnp_einsum(plan), *arrays), plan
 
 
-SIZES = dict(zip("abcdefgh", (3, 5, 7, 11, 13, 2, 17, 19)))
+SIZES = dict(zip("abcdefgh", (3, 5, 7, 11, 13, 1, 17, 2)))  # f: size-1 axes are squeezed
 
 
 @st.composite
 def gemm_einsums(draw):
-    """Two-operand einsums with a summed label and a free axis on each side, axes in any order."""
+    """Two-operand einsums with a summed label and a free axis on each side, axes in any order
+    (one of them may have size 1, and then the product may be a matrix-vector one)."""
     letters = draw(st.permutations("abcdefgh"))
     n_batch, n_sum, n_x, n_y = (draw(st.integers(lo, 2)) for lo in (0, 1, 1, 1))
     batch, summed = letters[:n_batch], letters[n_batch:n_batch + n_sum]
@@ -274,7 +274,10 @@ def test_gemm_layout_copies_are_predicted_exactly(spec):
     plan = ops.einsum.plan(spec, *shapes)
     arrays = [jnp.ones(s, jnp.float32) for s in shapes]
     ours = _copied(lambda a, b: ops.einsum(spec, a, b), *arrays)
-    assert ours == plan.lowering.moved, plan
+    if _gemm_shaped(plan):
+        assert ours == plan.lowering.moved, plan
+    else:  # XLA may fuse a matrix-vector product's transposes into its reduce
+        assert ours <= plan.lowering.moved, plan
     assert ours <= _copied(_jnp_einsum(plan), *arrays), plan
 
 

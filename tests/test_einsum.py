@@ -13,6 +13,7 @@ import opt_einsum
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from jax import lax
 from references import optional
 from strategies import assert_same, outcome, random, x64_if
 
@@ -265,3 +266,20 @@ def test_explicit_and_left_to_right_paths():
     np.testing.assert_allclose(np.asarray(ops.einsum("ij,jk,kl->il", *x, optimize=[(1, 2),
                                                                                   (0, 1)])),
                                x[0] @ x[1] @ x[2], rtol=1e-5)
+
+
+def test_outer_product_keeps_dot_generals_preferred_element_type_rules():
+    """A product that sums nothing runs as a broadcast multiply; preferred_element_type still
+    means what it means to dot_general (the product, not the inputs, takes that type)."""
+    x, y = jnp.arange(3, dtype=jnp.int32) + 100, jnp.arange(4, dtype=jnp.int32) + 3
+    with pytest.raises(TypeError, match="narrower"):
+        ops.einsum("i,j->ij", x, y, preferred_element_type=jnp.int8)
+    wide = ops.einsum("i,j->ij", x.astype(jnp.int8), y.astype(jnp.int8),
+                      preferred_element_type=jnp.int32)
+    assert wide.dtype == jnp.int32 and int(wide[2, 3]) == 102 * 6  # beyond int8, exact
+    for a, b, dtype in [(jnp.array([1 + 2j, 3j]), jnp.array([1j, 2]), jnp.float32),
+                        (jnp.array([1.5, -2.5]), jnp.array([1.5]), jnp.int32)]:
+        expected = lax.dot_general(a, b, (((), ()), ((), ())), preferred_element_type=dtype)
+        got = ops.einsum("i,j->ij", a, b, preferred_element_type=dtype)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))

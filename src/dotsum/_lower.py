@@ -10,10 +10,11 @@ as a GEMM only on operands laid out ``batch…, free…, contracted…`` (lhs) a
 way round (the GEMM transposes them for free). Any other operand is copied into that form first,
 and any other output order costs a transpose of the result. Each contraction therefore tries
 both operand orders, the batch order of the output and of each operand, and the contracted order
-of each operand, and keeps the one that moves the fewest elements (:func:`_layout_cost`); the
+of each operand, and keeps the one that moves the fewest elements (:func:`_contract`); the
 copies it needs are explicit transposes in the lowering (``Contraction.lhs_perm``/``rhs_perm``),
 so ``Lowering.moves`` lists every element XLA will move. ``tests/test_compiled.py`` checks that
-list against the compiled HLO.
+list against the compiled HLO. Size-1 axes are squeezed away first (a free reshape) and come back
+in the final reshape, so no layout decision depends on them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 if TYPE_CHECKING:
@@ -39,11 +41,12 @@ DimensionNumbers = tuple[tuple[tuple[int, ...], tuple[int, ...]],
 
 @dataclasses.dataclass(frozen=True)
 class Prepare:
-    """What one operand does alone: diagonals of repeated labels, then sums."""
+    """What one operand does alone: drop size-1 axes, take diagonals of repeated labels, sum."""
 
     diagonals: tuple[tuple[int, int], ...]  # axis pairs; each diagonal moves to the last axis
     sum_axes: tuple[int, ...]
     labels: str  # the labels afterwards
+    squeeze: tuple[int, ...] = ()  # size-1 axes, dropped first
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +96,8 @@ class Lowering:
         names = list(names)
         parts = []
         for name, prep in zip(names, self.prepare):
+            if prep.squeeze:
+                parts.append(f"squeeze({name}, axes={prep.squeeze})")
             if prep.diagonals:
                 parts.append(f"diagonal({name}, axes={prep.diagonals})")
             if prep.sum_axes:
@@ -119,10 +124,11 @@ class Lowering:
     __str__ = describe
 
 
-def _prepare(labels: str, others: set[str]) -> Prepare:
+def _prepare(labels: str, others: set[str], unit: set[str]) -> Prepare:
+    squeeze = tuple(p for p, c in enumerate(labels) if c in unit)
     diagonals = []
-    current = list(labels)
-    for label in labels:
+    current = [c for c in labels if c not in unit]
+    for label in list(current):
         while current.count(label) > 1:
             p = current.index(label)
             q = current.index(label, p + 1)
@@ -130,17 +136,15 @@ def _prepare(labels: str, others: set[str]) -> Prepare:
             current = [c for k, c in enumerate(current) if k not in (p, q)] + [label]
     sum_axes = tuple(p for p, c in enumerate(current) if c not in others)
     kept = "".join(c for c in current if c in others)
-    return Prepare(tuple(diagonals), sum_axes, kept)
+    return Prepare(tuple(diagonals), sum_axes, kept, squeeze)
 
 
-def _in_gemm_layout(labels: str, batch: list[str], outer: list[str], inner: list[str],
-                    sizes: dict[str, int]) -> bool:
-    """Whether ``labels`` is ``batch + outer + inner`` (size-1 axes aside), or
-    ``batch + inner + outer`` with at most one axis each in ``inner`` and ``outer``: the
-    layouts a GEMM takes as they are."""
-    big = [c for c in labels if sizes[c] != 1]
-    b, o, i = ([c for c in part if sizes[c] != 1] for part in (batch, outer, inner))
-    return big == b + o + i or (big == b + i + o and len(o) <= 1 and len(i) <= 1)
+def _in_gemm_layout(labels: str, batch: list[str], outer: list[str], inner: list[str]) -> bool:
+    """Whether ``labels`` is ``batch + outer + inner``, or ``batch + inner + outer`` with at most
+    one axis each in ``inner`` and ``outer``: the layouts a GEMM takes as they are."""
+    labels = list(labels)
+    return labels == batch + outer + inner or (
+        labels == batch + inner + outer and len(outer) <= 1 and len(inner) <= 1)
 
 
 def _arrange(lhs: str, rhs: str, batch: list[str], contract: list[str], out: str | None,
@@ -154,7 +158,7 @@ def _arrange(lhs: str, rhs: str, batch: list[str], contract: list[str], out: str
     for labels, is_lhs in ((lhs, True), (rhs, False)):
         free = [c for c in labels if c not in batch and c not in contract]
         outer, inner = (free, contract) if is_lhs else (contract, free)
-        if _in_gemm_layout(labels, batch, outer, inner, sizes):
+        if _in_gemm_layout(labels, batch, outer, inner):
             perms.append(None)
             laid.append(labels)
             continue
@@ -173,7 +177,7 @@ def _arrange(lhs: str, rhs: str, batch: list[str], contract: list[str], out: str
     result = "".join(batch + lhs_free + rhs_free)
     result_moves = folded = False
     if out is not None:
-        result_moves, folded = _result_moves(batch, lhs_free, rhs_free, out, sizes)
+        result_moves, folded = _result_moves(batch, lhs_free, rhs_free, out)
     # A folded transpose makes XLA multiply rhs · lhs; if our rhs is laid out contracted-first,
     # its GEMM then takes a transposed lhs, which XLA:CPU runs on a slower kernel (measured
     # 7-19% at 1024²). Charge that like copying the result, so an equal layout without it wins.
@@ -183,16 +187,15 @@ def _arrange(lhs: str, rhs: str, batch: list[str], contract: list[str], out: str
     return cost, perms[0], perms[1], dims, result, result_moves
 
 
-def _result_moves(batch: list[str], lhs_free: list[str], rhs_free: list[str], out: str,
-                  sizes: dict[str, int]) -> tuple[bool, bool]:
+def _result_moves(batch: list[str], lhs_free: list[str], rhs_free: list[str],
+                  out: str) -> tuple[bool, bool]:
     """Whether putting ``batch + lhs_free + rhs_free`` in ``out`` order copies the result, and
     whether XLA folds that transpose into the GEMM instead: it does for the one that swaps a
     single lhs free axis with a single rhs free axis (it computes the transposed product)."""
-    b, lf, rf, o = ([c for c in part if sizes[c] != 1]
-                    for part in (batch, lhs_free, rhs_free, out))
-    if o == b + lf + rf:
+    out = list(out)
+    if out == batch + lhs_free + rhs_free:
         return False, False
-    folded = len(lf) == len(rf) == 1 and o == b + rf + lf
+    folded = len(lhs_free) == len(rhs_free) == 1 and out == batch + rhs_free + lhs_free
     return not folded, folded
 
 
@@ -248,16 +251,18 @@ def _unique(*orders: list[str]) -> list[list[str]]:
 def lower(plan: Plan) -> Lowering:
     """The lowering of ``plan`` along its contraction path (pairs in order, for 2 operands)."""
     sizes = plan.sizes
+    unit = {c for c, n in sizes.items() if n == 1}
     labels = [o.labels for o in plan.operands]
-    out = plan.output
+    out = "".join(c for c in plan.output if c not in unit)  # run() reshapes size-1 axes back in
     prepare = []
     for k, mine in enumerate(labels):
         others = set(out).union(*(set(o) for j, o in enumerate(labels) if j != k))
-        prepare.append(_prepare(mine, others))
+        prepare.append(_prepare(mine, others, unit))
     current = [p.labels for p in prepare]
     names = [o.name for o in plan.operands]
     path = plan.path if plan.path is not None else ((0, 1),) * (len(current) - 1)
     contractions, moves = [], []
+    result_moves = False
     for step, pair in enumerate(path):
         i, j = sorted(pair)
         rest = [c for k, c in enumerate(current) if k not in (i, j)]
@@ -282,8 +287,7 @@ def lower(plan: Plan) -> Lowering:
     (final,) = current  # holds only output labels: _prepare summed the rest
     perm = tuple(final.index(c) for c in out)
     transpose = None if perm == tuple(range(len(perm))) else perm
-    if transpose is not None and (not contractions or result_moves) and [
-            c for c in final if sizes[c] != 1] != [c for c in out if sizes[c] != 1]:
+    if transpose is not None and (not contractions or result_moves):
         moves.append(Move("out", transpose, math.prod(sizes[c] for c in out)))
     return Lowering(tuple(prepare), tuple(contractions), transpose, tuple(moves))
 
@@ -299,6 +303,8 @@ def _prepared(a: jax.Array, operand, prep: Prepare, dtype, epsilon) -> jax.Array
             jnp.square(a))
         squares = jnp.sum(magnitude, axis=operand.normalize, keepdims=True)
         a = a * lax.rsqrt(jnp.maximum(squares, jnp.asarray(epsilon, squares.dtype)))
+    if prep.squeeze:
+        a = lax.squeeze(a, prep.squeeze)
     for p, q in prep.diagonals:
         a = jnp.diagonal(a, axis1=p, axis2=q)
     if prep.sum_axes:
@@ -311,10 +317,22 @@ def _multiply_run(lhs, rhs, broadcast, rank: int, preferred) -> jax.Array:
     for a, dims in zip((lhs, rhs), broadcast):
         for d, n in zip(dims, a.shape):
             shape[d] = n
+    lhs = lax.broadcast_in_dim(lhs, shape, broadcast[0])
+    rhs = lax.broadcast_in_dim(rhs, shape, broadcast[1])
+    if preferred is not None and not _widens(lhs.dtype, preferred):
+        # int32 -> int8, complex -> float, …: dot_general's own rules (and errors) apply
+        everything = tuple(range(rank))
+        return lax.dot_general(lhs, rhs, (((), ()), (everything, everything)),
+                               preferred_element_type=preferred)
     if preferred is not None:  # exact: a product of two narrow numbers fits the wider type
         lhs, rhs = lhs.astype(preferred), rhs.astype(preferred)
-    return jnp.multiply(lax.broadcast_in_dim(lhs, shape, broadcast[0]),  # bool: logical and
-                        lax.broadcast_in_dim(rhs, shape, broadcast[1]))
+    return jnp.multiply(lhs, rhs)  # bool: logical and
+
+
+def _widens(dtype, preferred) -> bool:
+    """``preferred`` holds every value of ``dtype`` and is of the same kind (int, float, …)."""
+    dtype, preferred = np.dtype(dtype), np.dtype(preferred)
+    return dtype.kind == preferred.kind and np.promote_types(dtype, preferred) == preferred
 
 
 def run(plan: Plan, *arrays: jax.Array) -> jax.Array:
