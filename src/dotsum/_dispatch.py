@@ -2,13 +2,15 @@
 
 An :class:`Op` pairs a *rule* (operand shapes + static params -> :class:`Plan`) with two caches:
 
-* ``Op.plan`` memoises the rule (bounded LRU), so planning runs once per distinct call;
+* ``Op.plan`` memoises the rule (bounded, oldest entry evicted first), so planning runs once
+  per distinct call;
 * ``Op.__call__`` keeps a bounded dict from the call's key (operand shapes, static params,
   ``precision``, ``preferred_element_type``) straight to the plan's jitted executor, so an eager
   call on a cached plan costs a dict lookup on top of JAX's C++ dispatch.
 
-Keys are built with :func:`freeze`, which tells ``1`` from ``True`` and ``1.0`` (Python says they
-are equal), so a cached call never lets through a value the rule would reject.
+Keys are built with :func:`freeze` (or, for flat bool/int/str params, the values with their
+types), which tells ``1`` from ``True`` and ``1.0`` (Python says they are equal), so a cached
+call never lets through a value the rule would reject.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ PLAN_CACHE_SIZE = 4096
 CALL_CACHE_SIZE = 4096
 
 _OPS: weakref.WeakSet[Op] = weakref.WeakSet()
+
+
+_FLAT = frozenset({bool, int, str, type(None)})  # static values keyed as they are, with types
 
 
 def freeze(value: Any) -> Any:
@@ -164,7 +169,8 @@ class Op:
                  preferred: Any) -> jax.Array:
         """Run the op on ``arrays`` (one per operand) with static params ``static``.
 
-        The hot path: one flat key, one dict lookup, the jitted executor. ``precision`` and
+        The hot path: one key ``(shapes, static, precision, preferred)``, one dict lookup, the
+        jitted executor. ``precision`` and
         ``preferred_element_type`` enter the key as they are (no valid value of either equals
         an invalid one); unhashable ones are frozen on a slower path.
         """
@@ -172,8 +178,13 @@ class Op:
             if type(a) is not _ARRAY_IMPL and not isinstance(a, jax.Array):  # cheap test first
                 arrays = [self._as_array(i, a) for i, a in enumerate(arrays)]
                 break
-        key = (tuple([a.shape for a in arrays]), tuple(map(freeze, static)) if static else (),
-               precision, preferred)
+        if not static:
+            frozen = ()
+        elif _FLAT.issuperset(map(type, static)):  # bools, ints, strs: keep values and types
+            frozen = (static, tuple(map(type, static)))
+        else:
+            frozen = tuple(map(freeze, static))
+        key = (tuple([a.shape for a in arrays]), frozen, precision, preferred)
         try:
             fn = self._calls.data.get(key)
         except TypeError:  # an unhashable precision or preferred_element_type

@@ -102,18 +102,27 @@ def matmul(
 
 
 _SMALL_INTS = (np.dtype(np.int8), np.dtype(np.uint8))
+# (output_type, a.dtype, b.dtype, preferred_element_type) -> the accepted preferred dtype. Only
+# valid combinations are stored, and there are few, so the dict stays small.
+_OUTPUT_DTYPES: dict[tuple, np.dtype] = {}
 
 
 def _output_type(a: Any, b: Any, output_type: Any, preferred: Any) -> tuple[Any, Any, np.dtype]:
     """Check ``tf.matmul``'s ``output_type`` against the operands' dtypes (so they are converted
-    here, not in the dispatch) and return it as the ``preferred_element_type``."""
+    here, not in the dispatch) and return it as the ``preferred_element_type``; the verdict is
+    cached per dtype combination, so a repeated call costs one dict lookup."""
     op = "tf.matmul"
+    a = a if isinstance(a, jax.Array) else as_array(op, "a", a)
+    b = b if isinstance(b, jax.Array) else as_array(op, "b", b)
+    key = (output_type, type(output_type), a.dtype, b.dtype, preferred, type(preferred))
+    try:
+        return a, b, _OUTPUT_DTYPES[key]
+    except (KeyError, TypeError):  # not seen yet, or unhashable
+        pass
     try:  # a tf.DType converts through its NumPy dtype, without importing TensorFlow
         dtype = jnp.dtype(getattr(output_type, "as_numpy_dtype", output_type))
     except (TypeError, ValueError):
         fail(op, f"output_type must be None or a dtype; got {output_type!r}", kind=TypeError)
-    a = a if isinstance(a, jax.Array) else as_array(op, "a", a)
-    b = b if isinstance(b, jax.Array) else as_array(op, "b", b)
     shapes = {"a": a.shape, "b": b.shape}
     if preferred is not None and normalize_dtype(op, preferred) != dtype:
         fail(op, f"output_type={dtype.name} and preferred_element_type="
@@ -123,6 +132,10 @@ def _output_type(a: Any, b: Any, output_type: Any, preferred: Any) -> tuple[Any,
         fail(op, f"output_type must be int32 with int8/uint8 operands, or the result's own "
                  f"dtype; got output_type={dtype.name} with a.dtype={a.dtype.name}, "
                  f"b.dtype={b.dtype.name}", shapes, kind=TypeError)
+    try:
+        _OUTPUT_DTYPES[key] = dtype
+    except TypeError:  # an unhashable preferred_element_type: checked again next time
+        pass
     return a, b, dtype
 
 
