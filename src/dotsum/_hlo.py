@@ -72,21 +72,23 @@ def _memory_order(dims: tuple[int, ...], layout: str | None,
     return [axes[d] if axes else d for d in minor_to_major if dims[d] > 1]
 
 
-def _relayouts(body: list[_Instruction]) -> bool:
-    """Whether a computation moves data into another order in memory: a transpose or copy whose
-    result lays its axes of size > 1 out in another order than its operand (a transpose that
-    only renames axes is a bitcast)."""
+def _reorders(i: _Instruction, known: dict[str, _Instruction]) -> bool:
+    """Whether ``i`` is a transpose or copy whose result lays its axes of size > 1 out in
+    another memory order than its operand (a transpose that only renames axes is a bitcast)."""
+    source = known.get(i.operand)
+    if (i.opcode not in ("transpose", "copy") or source is None or len(i.arrays) != 1
+            or len(source.arrays) != 1):
+        return False
+    (dims, layout), (in_dims, in_layout) = i.arrays[0], source.arrays[0]
+    perm = i.dimensions if i.opcode == "transpose" else None
+    return _memory_order(dims, layout, perm) != _memory_order(in_dims, in_layout)
+
+
+def _moves_only(body: list[_Instruction]) -> bool:
+    """A fusion body made only of data movement, some of it into another memory order."""
     known = {i.name: i for i in body}
-    for i in body:
-        source = known.get(i.operand)
-        if (i.opcode not in ("transpose", "copy") or source is None or len(i.arrays) != 1
-                or len(source.arrays) != 1):
-            continue
-        (dims, layout), (in_dims, in_layout) = i.arrays[0], source.arrays[0]
-        perm = i.dimensions if i.opcode == "transpose" else None
-        if _memory_order(dims, layout, perm) != _memory_order(in_dims, in_layout):
-            return True
-    return False
+    return ({i.opcode for i in body} <= _MOVE_ONLY
+            and any(_reorders(i, known) for i in body))
 
 
 def layout_copies(compiled: Any) -> list[tuple[int, ...]]:
@@ -115,12 +117,10 @@ def layout_copies(compiled: Any) -> list[tuple[int, ...]]:
     def visit(name: str) -> None:
         seen.add(name)
         body = computations.get(name, [])
+        known = {i.name: i for i in body}
         for i in body:
-            moves = (i.opcode in ("transpose", "copy") and _relayouts([*_operand_of(i, body), i])
-                     ) or (i.opcode == "fusion" and any(
-                         c in computations and {j.opcode for j in computations[c]} <= _MOVE_ONLY
-                         and _relayouts(computations[c]) for c in i.called))
-            if moves:
+            if _reorders(i, known) or (i.opcode == "fusion" and any(
+                    _moves_only(computations.get(c, [])) for c in i.called)):
                 copies.extend(dims for dims, _ in i.arrays)
             elif i.opcode != "fusion":
                 for c in i.called:
@@ -129,10 +129,6 @@ def layout_copies(compiled: Any) -> list[tuple[int, ...]]:
 
     visit(entry)
     return copies
-
-
-def _operand_of(instruction: _Instruction, body: list[_Instruction]) -> list[_Instruction]:
-    return [i for i in body if i.name == instruction.operand][:1]
 
 
 def copied_elements(compiled: Any) -> int:

@@ -30,6 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from dotsum._errors import fail
+
 if TYPE_CHECKING:
     from dotsum._plan import Plan
 
@@ -341,10 +343,9 @@ def run(plan: Plan, *arrays: jax.Array) -> jax.Array:
     with jax.named_scope(f"{plan.op}[{plan.subscripts}]"):
         dtype, preferred = plan.result_dtypes(arrays)
         if plan.epsilon is not None and not jnp.issubdtype(dtype, jnp.inexact):
-            raise TypeError(f"{plan.op}: normalize=True needs floating-point or complex "
-                            f"operands; got {jnp.dtype(dtype).name} ("
-                            + ", ".join(f"{o.name}.shape={o.shape}" for o in plan.operands)
-                            + ")") from None
+            fail(plan.op, "normalize=True needs floating-point or complex operands; got "
+                 f"{jnp.dtype(dtype).name}", {o.name: o.shape for o in plan.operands},
+                 kind=TypeError)
         ops = [_prepared(a, o, p, dtype, plan.epsilon)
                for a, o, p in zip(arrays, plan.operands, low.prepare)]
         for c in low.contractions:

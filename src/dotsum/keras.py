@@ -16,25 +16,23 @@ import numpy as np
 from dotsum._dispatch import Op
 from dotsum._errors import Shapes, fail, type_name
 from dotsum._plan import Plan, Term, make_plan
-from dotsum._rules import broadcast, check_flag, is_int, matmul_terms, require_rank
+from dotsum._rules import (
+    broadcast,
+    check_flag,
+    is_int,
+    matmul_terms,
+    numpy_dot_terms,
+    require_rank,
+)
 
 __all__ = ["Dot", "batch_dot", "dot"]
 
 
 # -- dot --------------------------------------------------------------------------------------
 def _dot_rule(op: str, x: tuple[int, ...], y: tuple[int, ...], **options: Any) -> Plan:
-    shapes = {"x": x, "y": y}
-    for name in shapes:
-        require_rank(op, name, shapes, 1, " (numpy.dot semantics; 0-D operands are rejected)")
-    ya = -2 if len(y) >= 2 else -1
-    if x[-1] != y[ya]:
-        fail(op, f"axis -1 of x (size {x[-1]}) does not match axis {ya} of y (size {y[ya]})",
-             shapes)
-    x_ids = tuple(("x", i) for i in range(len(x) - 1)) + ("k",)
-    y_ids = tuple("k" if i == len(y) + ya else ("y", i) for i in range(len(y)))
-    out_ids = x_ids[:-1] + tuple(i for i in y_ids if i != "k")
-    out_shape = x[:-1] + y[:ya] + (y[-1:] if ya == -2 else ())
-    terms = [Term("x", x, x_ids, x), Term("y", y, y_ids, y)]
+    terms, out_ids, out_shape = numpy_dot_terms(
+        op, {"x": x, "y": y}, "x", "y", scalars=False,
+        why=" (numpy.dot semantics; 0-D operands are rejected)")
     return make_plan(op, (), terms, out_ids, out_shape, **options)
 
 
@@ -110,7 +108,7 @@ def _require_batched(op: str, shapes: Shapes) -> None:
 
 def _batch_dot_terms(op: str, shapes: Shapes, pair: tuple[int, int], axes: Any
                      ) -> tuple[list[Term], tuple, tuple[int, ...], tuple[int, int]]:
-    """Current ``batch_dot`` (SEMANTICS §2) of two batched operands over one axis each, shared
+    """Current ``batch_dot`` (docs/semantics.md) of two batched operands over one axis each, shared
     by ``batch_dot`` and the ``Dot`` layer. ``pair`` holds the two axes as ints; ``axes`` (the
     user's value) is only quoted in messages. Returns the terms (the summed label is ``"k"``),
     the output's ids and shape, and the axes resolved to non-negative ints."""
@@ -144,7 +142,7 @@ def _batch_dot_terms(op: str, shapes: Shapes, pair: tuple[int, int], axes: Any
 
 def _batch_dot_rule(op: str, x: tuple[int, ...], y: tuple[int, ...], axes: Any,
                     **options: Any) -> Plan:
-    """Keras >= 2.2.5 semantics (tf_keras, Keras 3 ``Dot``): SEMANTICS §2."""
+    """Keras >= 2.2.5 semantics (tf_keras, Keras 3 ``Dot``): see docs/semantics.md."""
     shapes = {"x": x, "y": y}
     _require_batched(op, shapes)
     default = (len(x) - 1, len(y) - (1 if len(y) == 2 else 2))
@@ -155,7 +153,7 @@ def _batch_dot_rule(op: str, x: tuple[int, ...], y: tuple[int, ...], axes: Any,
 
 def _legacy_rule(op: str, x: tuple[int, ...], y: tuple[int, ...], axes: Any,
                  **options: Any) -> Plan:
-    """Keras <= 2.2.4 semantics (TensorFlow backend), values included: SEMANTICS §3.
+    """Keras <= 2.2.4 semantics (TensorFlow backend), values included: docs/batch_dot.md.
 
     Step by step as Keras 2.2.4 computed it: pad the lower-rank operand with trailing size-1
     axes; rank 2 is an elementwise product summed over one axis, any other rank is a ``tf.matmul``
@@ -300,7 +298,7 @@ class _DotParams(NamedTuple):
 
 def _dot_layer_rule(op: str, x: tuple[int, ...], y: tuple[int, ...], layer: _DotParams,
                     **options: Any) -> Plan:
-    """Keras ``Dot`` layer (SEMANTICS §4): ``batch_dot`` over the resolved axes, each operand
+    """Keras ``Dot`` layer (docs/semantics.md): ``batch_dot`` over the resolved axes, each operand
     L2-normalised along its contracted axis first if ``normalize``."""
     shapes = {"x": x, "y": y}
     _require_batched(op, shapes)

@@ -1,6 +1,6 @@
 """Keras 3 ``keras.ops`` / NumPy products: ``from dotsum import ops``.
 
-Semantics and result dtypes are those of Keras 3 on the JAX backend (SEMANTICS §6).
+Semantics and result dtypes are those of Keras 3 on the JAX backend (docs/semantics.md).
 """
 
 from __future__ import annotations
