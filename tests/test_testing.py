@@ -113,3 +113,14 @@ def test_layout_copies_reads_fusions_copies_and_loop_bodies():
     assert testing.copied_elements(SYNTHETIC) == 128 * 64 + 8 * 4
     with pytest.raises(ValueError, match="no ENTRY computation"):
         testing.layout_copies("HloModule empty")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: testing.assert_matches_reference(ops.matmul, np.ones((2, 3)), np.ones((3, 4))),
+    lambda: testing.assert_matches_reference(K.Dot(1), [np.ones((2, 3)), np.ones((2, 3))]),
+], ids=["ops", "Dot layer"])
+def test_keras3_reference_must_run_on_jax(monkeypatch, call):
+    keras = optional("keras")
+    monkeypatch.setattr(keras.backend, "backend", lambda: "tensorflow")
+    with pytest.raises(RuntimeError, match="KERAS_BACKEND=jax"):
+        call()

@@ -94,14 +94,19 @@ def _tf_call(path: str) -> Callable[..., Any]:
     return call
 
 
+def _keras_on_jax() -> Any:
+    """Keras 3, which must run on the JAX backend to be dotsum's reference."""
+    keras = importlib.import_module("keras")
+    if keras.backend.backend() != "jax":
+        raise RuntimeError("dotsum.ops and keras.Dot are checked against Keras 3 on the JAX "
+                           "backend; set KERAS_BACKEND=jax before importing keras (it is "
+                           f"{keras.backend.backend()!r})")
+    return keras
+
+
 def _keras3(name: str) -> Callable[..., Any]:
     def call(*args: Any, **params: Any) -> np.ndarray:
-        keras = importlib.import_module("keras")
-        if keras.backend.backend() != "jax":
-            raise RuntimeError("dotsum.ops is checked against Keras 3 on the JAX backend; set "
-                               f"KERAS_BACKEND=jax before importing keras (it is "
-                               f"{keras.backend.backend()!r})")
-        return np.asarray(getattr(keras.ops, name)(*args, **params))
+        return np.asarray(getattr(_keras_on_jax().ops, name)(*args, **params))
 
     return call
 
@@ -147,8 +152,7 @@ def _dot_layer(layer: Any, inputs: Any) -> np.ndarray:
         layers = importlib.import_module("tf_keras").layers
         return np.asarray(layers.Dot(layer.axes, layer.normalize, dtype=dtype)(
             [_to_tf(a) for a in arrays]))
-    _keras3("dot")  # checks the backend
-    layers = importlib.import_module("keras").layers
+    layers = _keras_on_jax().layers
     return np.asarray(layers.Dot(layer.axes, layer.normalize, dtype=dtype)(arrays))
 
 
