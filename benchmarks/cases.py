@@ -203,23 +203,26 @@ def find(name: str, platform: str) -> Case:
 
 
 # -- contenders -----------------------------------------------------------------------------------
-def plain_einsum(case: Case) -> str | None:
-    """The einsum over the raw operands: the case's, or the plan's when the plan only contracts
-    (no operand reshape, conjugate or normalise, no output reshape)."""
-    if case.einsum:
-        return case.einsum
-    plan = case.plan
+def plain_subscripts(plan: Any) -> str | None:
+    """The plan's einsum string when it applies to the raw operands (no operand reshape,
+    conjugate or normalise, no output reshape), else None."""
     if any(o.reshaped or o.conj or o.normalize for o in plan.operands):
         return None
     return plan.subscripts if plan.einsum_out_shape == plan.out_shape else None
 
 
-def dot_general_of(case: Case, precision: Any) -> Callable[..., Any] | None:
-    """``lax.dot_general`` with the plan's dimension numbers, where one call is the whole product
-    (the same HLO as dotsum's: its ratio shows the measurement noise)."""
-    low = case.plan.lowering
-    if (plain_einsum(case) is None or low.transpose is not None or len(low.contractions) != 1
-            or any(p.sum_axes or p.diagonals for p in low.prepare)):
+def plain_einsum(case: Case) -> str | None:
+    """The einsum over the raw operands: the case's, or the plan's when it is plain."""
+    return case.einsum or plain_subscripts(case.plan)
+
+
+def bare_dot_general(plan: Any, precision: Any) -> Callable[..., Any] | None:
+    """``lax.dot_general`` with the plan's dimension numbers on the raw operands, where that one
+    call is the whole lowering (the same HLO as dotsum's: its ratio shows the measurement
+    noise), else None."""
+    low = plan.lowering
+    if (plain_subscripts(plan) is None or low.transpose is not None or len(low.contractions) != 1
+            or any(p.sum_axes or p.diagonals or p.squeeze for p in low.prepare)):
         return None
     (step,) = low.contractions
     if step.lhs_perm or step.rhs_perm or step.broadcast:  # not one bare dot_general
@@ -239,7 +242,7 @@ def jax_contenders(case: Case, precision: Any) -> list[Contender]:
         out.append(Contender("jnp.matmul", "jax", functools.partial(case.matmul, xp)))
     if case.numpy_dot:
         out.append(Contender("jnp.dot", "jax", functools.partial(jnp.dot, precision=precision)))
-    dg = dot_general_of(case, precision)
+    dg = bare_dot_general(case.plan, precision)
     if dg:
         out.append(Contender("lax.dot_general", "jax", dg))
     return out

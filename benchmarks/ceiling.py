@@ -49,23 +49,10 @@ ACCEL_PEAKS: tuple[tuple[str, dict[str, float]], ...] = (
     ("tpu v2", {"bf16": 22.5}),
 )
 TPU_HIGHEST_PASSES = 6  # f32 at Precision.HIGHEST on TPU: six bf16 passes
-LARGE_TARGET = 0.90  # large GEMM-like cases: dotsum within 10% of the best GEMM
+LARGE_TARGET = common.LARGE_TARGET
 
 
 # -- nominal peak ---------------------------------------------------------------------------------
-def _cpuinfo() -> dict[str, str]:
-    info: dict[str, str] = {}
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if ":" in line:
-                    key, value = (s.strip() for s in line.split(":", 1))
-                    info.setdefault(key, value)
-    except OSError:
-        pass
-    return info
-
-
 def _lscpu_max_mhz() -> float | None:
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
@@ -77,7 +64,7 @@ def _lscpu_max_mhz() -> float | None:
 
 def cpu_peak() -> tuple[float, str]:
     """(nominal f32 GFLOP/s, the assumption in words) from the CPU's flags and clock."""
-    info = _cpuinfo()
+    info = common.cpu_info()
     flags = set(info.get("flags", "").split())
     amd = info.get("vendor_id") == "AuthenticAMD"
     family = int(info.get("cpu family", "0") or 0)

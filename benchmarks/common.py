@@ -28,12 +28,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
 
 DTYPES = {"f32": "float32", "bf16": "bfloat16"}
 PRECISIONS = {"highest": lax.Precision.HIGHEST, "default": None}
+
+# The project's targets, judged by report.py and quoted by the scripts.
+DISPATCH_TARGET = 1.5  # eager: dotsum ≤ this × jnp.matmul (jnp.dot for K.dot)
+EINSUM_TARGET = 20  # eager: dotsum ≥ this many times faster than jnp.einsum
+KERAS_TARGET = 50  # eager: ≥ this many times faster than the Keras Dot layer, tf_keras batch_dot
+KERAS_PEERS = ("keras Dot layer", "tf_keras K.batch_dot")
+JIT_TARGET = 0.97  # inside jit: dotsum's throughput ≥ this × the best peer's
+LARGE_TARGET = 0.90  # large GEMM-like cases: dotsum ≥ this × the best GEMM
 
 
 # -- settings -------------------------------------------------------------------------------------
@@ -48,10 +55,6 @@ class Options:
     @property
     def dtype_name(self) -> str:
         return DTYPES[self.dtype]
-
-    @property
-    def jnp_dtype(self) -> Any:
-        return jnp.dtype(self.dtype_name)
 
     @property
     def lax_precision(self) -> Any:
@@ -82,15 +85,22 @@ def configure(opts: Options) -> None:
 
 
 # -- the device -----------------------------------------------------------------------------------
-def cpu_model() -> str:
+def cpu_info() -> dict[str, str]:
+    """The first CPU's ``/proc/cpuinfo`` fields (empty where there is none)."""
+    info: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if ":" in line:
+                    key, value = (s.strip() for s in line.split(":", 1))
+                    info.setdefault(key, value)
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return info
+
+
+def cpu_model() -> str:
+    return cpu_info().get("model name") or platform.processor() or platform.machine()
 
 
 def cpu_count() -> int:

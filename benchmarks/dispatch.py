@@ -5,13 +5,13 @@ a dotsum op on small float32 inputs take, next to its peers (``jnp.matmul``/``jn
 ``jnp.einsum``, ``lax.dot_general``, Keras 3 on JAX, tf_keras, ``tf.matmul``, NumPy), all measured
 side by side in one process? The inputs are tiny, so the numbers are per-call overhead, not FLOPs.
 
-Method (``shared/reference/PERFORMANCE.md``): every contender is warmed up (compiled, cached) and
+Method: every contender is warmed up (compiled, cached) and
 checked against dotsum's result; each timed call waits for its result (``block_until_ready`` for
 JAX, ``np.asarray`` for TensorFlow); contenders are interleaved in rounds (A B C, B C A, …) with
 the garbage collector off; the figure is the median over rounds of the mean µs per call within a
 round. Ratios are to ``jnp.matmul`` (``jnp.dot`` for ``K.dot`` cases), the dispatch baseline.
-The project's targets (dotsum ≤ 1.5× the baseline, ≥ 20× faster than ``jnp.einsum``, ≥ 50×
-faster than Keras 3's ``Dot`` layer and tf_keras ``batch_dot``) are printed, never asserted.
+The project's targets (``common.DISPATCH_TARGET`` and friends) are judged by ``report.py``
+and printed, never asserted.
 
 Run::
 
@@ -26,10 +26,8 @@ Optional frameworks (keras, tf_keras, tensorflow) are skipped with a note when m
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -38,17 +36,14 @@ import common  # first: sets KERAS_BACKEND and OPENBLAS_THREAD_TIMEOUT
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
+import report
+from cases import bare_dot_general, plain_subscripts
 
 from dotsum import keras as K
 from dotsum import ops
 from dotsum import tf as dtf
 
 DTYPE = np.float32
-TARGET = 1.5  # dotsum / baseline, the project's eager-dispatch target
-EINSUM_TARGET = 20  # jnp.einsum / dotsum: dotsum must be this many times faster
-KERAS_TARGET = 50  # Keras 3 Dot layer or tf_keras K.batch_dot / dotsum, batch_dot cases
-KERAS_PEERS = ("keras Dot layer", "tf_keras K.batch_dot")
 METRIC = "eager_dispatch"
 
 
@@ -118,18 +113,12 @@ def jax_contenders(case: Case, inp: Inputs) -> dict[str, Callable[[], Any]]:
         "dotsum": lambda: case.op(x, y).block_until_ready(),
         case.baseline: lambda: base(x, y).block_until_ready(),
     }
-    plain = not any(o.reshaped or o.conj for o in plan.operands) and (
-        plan.einsum_out_shape == plan.out_shape)
-    if plain:
-        subs = case.subscripts or plan.subscripts
+    subs = case.subscripts or plain_subscripts(plan)
+    if subs:
         out[f"jnp.einsum '{subs}'"] = lambda: jnp.einsum(subs, x, y).block_until_ready()
-    low = plan.lowering
-    if plain and low.transpose is None and len(low.contractions) == 1 and not any(
-            p.sum_axes or p.diagonals for p in low.prepare):
-        (step,) = low.contractions
-        lhs, rhs = (x, y)[step.lhs], (x, y)[step.rhs]
-        dims = step.dimension_numbers
-        out["lax.dot_general"] = lambda: lax.dot_general(lhs, rhs, dims).block_until_ready()
+    dot_general = bare_dot_general(plan, None)
+    if dot_general:
+        out["lax.dot_general"] = lambda: dot_general(x, y).block_until_ready()
     return out
 
 
@@ -237,34 +226,6 @@ def table(results: list[tuple[Case, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def verdicts(results: list[tuple[Case, dict[str, float]]]) -> str:
-    lines = [f"dotsum vs its peers (targets: ≤ {TARGET}× the baseline; ≥ {EINSUM_TARGET}× faster "
-             f"than jnp.einsum; ≥ {KERAS_TARGET}× faster than {' and '.join(KERAS_PEERS)}; "
-             "reported, not enforced):"]
-    for case, times in results:
-        dotsum = times["dotsum"]
-        einsum = next((us for name, us in times.items() if name.startswith("jnp.einsum")), None)
-        if einsum:
-            speedup = einsum / dotsum
-            lines.append(f"- {case.name}: jnp.einsum / dotsum = {speedup:.1f}x faster "
-                         f"(target ≥ {EINSUM_TARGET}×: {speedup >= EINSUM_TARGET})")
-        for peer in KERAS_PEERS:
-            if peer in times:
-                speedup = times[peer] / dotsum
-                lines.append(f"- {case.name}: {peer} / dotsum = {speedup:.1f}x faster "
-                             f"(target ≥ {KERAS_TARGET}×: {speedup >= KERAS_TARGET})")
-        base = times.get(case.baseline)
-        if not base:
-            if case.kind != "einsum":
-                lines.append(f"- {case.name}: baseline {case.baseline} missing")
-            continue
-        ratio = dotsum / base
-        mark = "meets target" if ratio <= TARGET else "ABOVE target"
-        lines.append(f"- {case.name}: dotsum / {case.baseline} = {ratio:.2f} "
-                     f"(≤ {TARGET}: {ratio <= TARGET}; {mark})")
-    return "\n".join(lines)
-
-
 def json_rows(results: list[tuple[Case, dict[str, float]]], opts: common.Options,
               dev: dict[str, str]) -> list[dict[str, Any]]:
     return [
@@ -299,30 +260,19 @@ def run(opts: common.Options, progress: common.Progress | None = None,
         results.append((case, common.time_interleaved(fns, rounds, inner)))
         if progress:
             progress.advance(f"dispatch: {case.name}")
+    rows = json_rows(results, opts, dev)
+    judged = [v for v in report.verdicts(rows) if v.met is not None]  # the eager targets
     text = "\n\n".join([header(mods, rounds, inner, opts, dev), table(results),
-                         verdicts(results)])
-    return common.Section("dispatch", json_rows(results, opts, dev), text, notes)
+                         report.targets_markdown(judged)])
+    return common.Section("dispatch", rows, text, notes)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer rounds (CI smoke run)")
-    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH")
+    parser = common.parser_for(__doc__)
     parser.add_argument("--rounds", type=int, help="override the number of rounds")
     args = parser.parse_args(argv)
-    opts = common.Options(quick=args.quick)
-    section = run(opts, common.Progress(len(CASES)), rounds=args.rounds)
-    print(section.markdown)
-    if section.notes:
-        print()
-        print("Notes:")
-        print("\n".join(f"- {n}" for n in section.notes))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(section.rows, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-        print(f"\nwrote {len(section.rows)} rows to {args.json}")
+    opts = common.options_from(args)
+    common.emit(run(opts, common.Progress(len(CASES)), rounds=args.rounds), args.json)
     return 0
 
 

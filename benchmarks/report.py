@@ -51,8 +51,9 @@ def dispatch_vs_matmul(rows: Rows) -> Verdict:
         if "dotsum" in got and base:
             pairs.append((f"{case} vs {base['contender']}",
                           got["dotsum"]["value"] / base["value"]))
-    return _judge("eager dispatch ≤ 1.5× jnp.matmul (jnp.dot for K.dot)", pairs,
-                  lambda v: v <= 1.5, max, "×")
+    need = common.DISPATCH_TARGET
+    return _judge(f"eager dispatch ≤ {need}× jnp.matmul (jnp.dot for K.dot)", pairs,
+                  lambda v: v <= need, max, "×")
 
 
 def dispatch_speedup(rows: Rows, peers: tuple[str, ...], need: float, target: str) -> Verdict:
@@ -82,8 +83,9 @@ def jit_vs_best_peer(rows: Rows) -> Verdict:
         if jit:
             ratio, name, same, _ = min(jit)
             raw.append((f"{case} vs {name}{' (same program)' if same else ''}", ratio))
-    found = _judge("inside jit: dotsum ≥ 0.97× the best peer's throughput on every case", pairs,
-                   lambda v: v >= 0.97, min, "×")
+    need = common.JIT_TARGET
+    found = _judge(f"inside jit: dotsum ≥ {need}× the best peer's throughput on every case",
+                   pairs, lambda v: v >= need, min, "×")
     if jax_only:
         label, figure = min(jax_only, key=lambda p: p[1])
         found.worst += (f"; JAX/Keras peers with another program: {figure:.2f}× ({label}), "
@@ -109,8 +111,9 @@ def large_gemm(rows: Rows) -> Verdict:
     pairs = [(r["case"], r["value"]) for r in rows
              if r["metric"] == "fraction_of_best_gemm" and r["contender"] == "dotsum"
              and r.get("large")]
-    return _judge("large GEMM-like cases: dotsum within 10% of the best GEMM", pairs,
-                  lambda v: v >= 0.90, min, "× best GEMM")
+    need = common.LARGE_TARGET
+    return _judge(f"large GEMM-like cases: dotsum within {1 - need:.0%} of the best GEMM", pairs,
+                  lambda v: v >= need, min, "× best GEMM")
 
 
 def first_call(rows: Rows) -> Verdict:
@@ -127,9 +130,11 @@ def first_call(rows: Rows) -> Verdict:
 def verdicts(rows: Rows) -> list[Verdict]:
     return [
         dispatch_vs_matmul(rows),
-        dispatch_speedup(rows, ("jnp.einsum",), 20, "eager dispatch ≥ 20× faster than jnp.einsum"),
-        dispatch_speedup(rows, ("keras Dot layer", "tf_keras K.batch_dot"), 50,
-                         "eager dispatch ≥ 50× faster than Keras 3 Dot and tf_keras batch_dot"),
+        dispatch_speedup(rows, ("jnp.einsum",), common.EINSUM_TARGET,
+                         f"eager dispatch ≥ {common.EINSUM_TARGET}× faster than jnp.einsum"),
+        dispatch_speedup(rows, common.KERAS_PEERS, common.KERAS_TARGET,
+                         f"eager dispatch ≥ {common.KERAS_TARGET}× faster than Keras 3 Dot and "
+                         "tf_keras batch_dot"),
         jit_vs_best_peer(rows),
         layout_wins(rows),
         large_gemm(rows),

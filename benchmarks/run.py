@@ -15,7 +15,7 @@ device, dtype, precision, …), ``DIR/results.md`` (the targets, then each scrip
 
 Run::
 
-    python benchmarks/run.py --quick --out benchmarks/results/cpu     # ~5 minutes on 2 CPU cores
+    python benchmarks/run.py --quick --out benchmarks/results/cpu     # 3-3.5 minutes on 2 CPU cores
     python benchmarks/run.py --out /tmp/full                          # the full sweep
     python benchmarks/run.py --quick --out /tmp/x --only dispatch     # one script (smoke test)
     python benchmarks/run.py --dtype bf16 --precision default --out results/gpu   # accelerator

@@ -43,7 +43,7 @@ import jax
 import numpy as np
 
 METRIC_TIME, METRIC_RATE = "jit_time", "jit_throughput"
-JIT_TARGET = 0.97  # dotsum throughput / best peer's, inside jit
+JIT_TARGET = common.JIT_TARGET
 MODES = {"jax": "jax.jit", "keras": "jax.jit", "tf": "tf.function(jit_compile=True)",
          "numpy": "NumPy (eager)"}
 
