@@ -1,5 +1,8 @@
-"""Independent NumPy definitions of the reference semantics (SEMANTICS.md), and the live
-reference frameworks when installed. Written from the specification, not from dotsum's code."""
+"""Independent NumPy definitions of the reference semantics (docs/semantics.md), and the live
+reference frameworks when installed. Written from the specification, not from dotsum's code,
+except legacy ``batch_dot``: its NumPy transcription is public as
+``dotsum.testing.legacy_batch_dot`` and re-exported here; ``test_legacy.py`` pins it (and
+dotsum) to hand-computed values."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ NumPy's: ``matmul`` and elementwise products broadcast the same way). Runs witho
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -82,3 +83,16 @@ def test_legacy_hypothesis(x_shape, y_shape, axes, related, dtype):
     if related:  # share leading sizes so that more calls succeed
         y_shape = (x_shape + y_shape)[: len(y_shape) - 1] + y_shape[-1:]
     check(x_shape, y_shape, axes, dtype)
+
+
+def test_hand_computed_values():
+    """Values worked out by hand, independent of the NumPy transcription the other tests use:
+    rank 2 multiplies and sums the named axis, then a 1-D result becomes (b, 1); rank 4 with
+    default axes is a matmul over the leading axes (the seed's case)."""
+    got = K.batch_dot([[1, 2], [3, 4]], [[5, 6], [7, 8]], axes=0, legacy=True)
+    np.testing.assert_array_equal(np.asarray(got), [[1 * 5 + 3 * 7], [2 * 6 + 4 * 8]])
+    x = np.arange(8.0).reshape(1, 2, 2, 2)
+    y = np.arange(8.0, 16.0).reshape(1, 2, 2, 2)
+    expected = [[[[0 * 8 + 1 * 10, 0 * 9 + 1 * 11], [2 * 8 + 3 * 10, 2 * 9 + 3 * 11]],
+                 [[4 * 12 + 5 * 14, 4 * 13 + 5 * 15], [6 * 12 + 7 * 14, 6 * 13 + 7 * 15]]]]
+    np.testing.assert_array_equal(np.asarray(K.batch_dot(x, y, legacy=True)), expected)

@@ -111,13 +111,22 @@ def test_batch_dot_corpus(x_shape, y_shape, axes, dtype):
 def batch_dot_cases(draw):
     x_shape = draw(shapes(2, 4))
     y_shape = draw(shapes(2, 4))
-    if draw(st.booleans()):
+    if draw(st.integers(0, 3)):  # mostly one batch size, so most calls reach a result
         y_shape = x_shape[:1] + y_shape[1:]
-    axis = st.integers(-5, 4)
-    axes = draw(st.one_of(st.none(), axis, st.tuples(axis, axis)))
-    if draw(st.booleans()) and axes is not None:  # make the contracted sizes agree
-        a0, a1 = (axes, axes) if isinstance(axes, int) else axes
-        if -len(x_shape) <= a0 < len(x_shape) and -len(y_shape) <= a1 < len(y_shape):
+
+    def axis(rank: int) -> int:  # mostly a non-batch axis in range; a quarter any in [-5, 4]
+        if draw(st.integers(0, 3)):
+            a = draw(st.integers(1, rank - 1))
+            return a - rank if draw(st.booleans()) else a  # as positive or negative index
+        return draw(st.integers(-5, 4))
+
+    form = draw(st.integers(0, 2))
+    axes = (None if form == 0 else axis(min(len(x_shape), len(y_shape))) if form == 1
+            else (axis(len(x_shape)), axis(len(y_shape))))
+    if draw(st.integers(0, 3)):  # mostly make the contracted sizes agree
+        a0, a1 = ((axes, axes) if isinstance(axes, int) else axes or (-1, len(y_shape) - 2))
+        if (-len(x_shape) <= a0 < len(x_shape) and -len(y_shape) <= a1 < len(y_shape)
+                and a1 % len(y_shape)):  # never resize y's batch axis
             y_list = list(y_shape)
             y_list[a1] = x_shape[a0]
             y_shape = tuple(y_list)

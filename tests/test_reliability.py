@@ -87,6 +87,9 @@ def test_caches_stay_bounded_under_many_shapes(monkeypatch):
     for n in range(1, 25):
         K.batch_dot(jnp.ones((2, n)), jnp.ones((2, n)))
     assert len(op._calls) <= 8 and len(op._plans) <= 64
+    # an evicted call is planned and dispatched again, correctly
+    np.testing.assert_array_equal(np.asarray(K.batch_dot(jnp.ones((2, 1)), jnp.ones((2, 1)))),
+                                  [[1.0], [1.0]])
     assert dotsum._lower.executor.cache_info().maxsize == dotsum._lower.EXECUTOR_CACHE_SIZE
 
 
