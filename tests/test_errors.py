@@ -99,14 +99,17 @@ CASES = [
      r"keras\.dot: precision must be None, a jax\.lax\.Precision or one of 'default', "
      r"'high', 'highest'; got 'best'$"),
     (lambda: K.dot(ones(2, 2), ones(2, 2), precision=3), TypeError,
-     r"keras\.dot: precision must be None, a jax\.lax\.Precision, its name, or a pair"),
+     r"keras\.dot: precision must be None, a jax\.lax\.Precision, its name, a pair of them, or "
+     r"a dot algorithm; got int 3$"),
     (lambda: K.dot(ones(2, 2), ones(2, 2), preferred_element_type="floaty"), TypeError,
-     r"keras\.dot: preferred_element_type must be None or a numeric dtype; got 'floaty'$"),
+     r"keras\.dot: preferred_element_type must be None or a numeric dtype that JAX supports; "
+     r"got 'floaty'$"),
     (lambda: K.Dot(1, normalize=True)([jnp.ones((2, 3), "int32")] * 2), TypeError,
      r"keras\.Dot: normalize=True needs floating-point or complex operands; got int32 "
      r"\(x\.shape=\(2, 3\), y\.shape=\(2, 3\)\)"),  # raised while tracing: JAX adds a note
     (lambda: K.dot(ones(2, 2), ones(2, 2), preferred_element_type=[]), TypeError,
-     r"keras\.dot: preferred_element_type must be None or a numeric dtype; got \[\]$"),
+     r"keras\.dot: preferred_element_type must be None or a numeric dtype that JAX supports; "
+     r"got \[\]$"),
     # -- planners take shapes ------------------------------------------------------------------
     (lambda: K.dot.plan((2, 3.5), (3, 4)), TypeError,
      r"keras\.dot: the shape of x must be a sequence of ints; got \(2, 3\.5\)$"),
@@ -166,7 +169,8 @@ CASES = [
      r"tf\.matmul: output_type=int32 and preferred_element_type=float32 disagree"),
     (lambda: dtf.matmul(jnp.ones((2, 3), jnp.int8), jnp.ones((3, 2), jnp.int8),
                         output_type="int3"), TypeError,
-     r"tf\.matmul: output_type must be None or a dtype; got 'int3'$"),
+     r"tf\.matmul: output_type must be None or a dtype; got 'int3' "
+     r"\(a\.shape=\(2, 3\), b\.shape=\(3, 2\)\)$"),
     # -- keras.Dot: settings are checked when the layer is built, inputs when it is called -------
     (lambda: K.Dot(True), TypeError, r"keras\.Dot: axes must be an int or a pair of ints; got "
                                      r"bool True$"),

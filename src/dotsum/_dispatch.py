@@ -8,9 +8,10 @@ An :class:`Op` pairs a *rule* (operand shapes + static params -> :class:`Plan`) 
   ``precision``, ``preferred_element_type``) straight to the plan's jitted executor, so an eager
   call on a cached plan costs a dict lookup on top of JAX's C++ dispatch.
 
-Keys are built with :func:`freeze` (or, for flat bool/int/str params, the values with their
-types), which tells ``1`` from ``True`` and ``1.0`` (Python says they are equal), so a cached
-call never lets through a value the rule would reject.
+Keys are built by value with :func:`~dotsum._keys.freeze` (or, for flat bool/int/str params, the
+values with their types), which tells ``1`` from ``True`` and ``1.0`` (Python says they are
+equal) and a list from its mutated self, so a cached call never lets through a value the rule
+would reject nor returns another call's result.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
 
 from dotsum._errors import fail, type_name
+from dotsum._keys import Unkeyable, freeze
 from dotsum._lower import executor
+from dotsum._options import normalize_dtype, normalize_precision
 from dotsum._plan import Plan
 
 try:  # the concrete type of eager JAX arrays: an exact type test is 4x cheaper than isinstance
@@ -42,19 +44,9 @@ _OPS: weakref.WeakSet[Op] = weakref.WeakSet()
 
 
 _FLAT = frozenset({bool, int, str, type(None)})  # static values keyed as they are, with types
-
-
-def freeze(value: Any) -> Any:
-    """A hashable, type-faithful cache key for a static parameter (lists become tuples)."""
-    if value is None or type(value) is int or type(value) is str:
-        return value
-    if type(value) is tuple or type(value) is list:
-        return ("seq", *[freeze(v) for v in value])
-    try:
-        hash(value)
-    except TypeError:
-        return ("id", type(value), id(value))  # unhashable: the rule will reject it
-    return (type(value), value)
+# precision / preferred_element_type values that key as they are: no two of them are equal
+# unless they mean the same (anything else, a list say, goes through freeze)
+_ATOMS = frozenset({type(None), str, lax.Precision, lax.DotAlgorithmPreset})
 
 
 def as_array(op: str, name: str, value: Any) -> jax.Array:
@@ -69,38 +61,6 @@ def as_array(op: str, name: str, value: Any) -> jax.Array:
             f"got {type_name(value)} ({reason})",
             kind=TypeError,
         )
-
-
-def normalize_precision(op: str, precision: Any) -> Any:
-    """``None``, a :class:`jax.lax.Precision` (or its name), or a pair of them, as for
-    ``lax.dot_general``; dot algorithms (``lax.DotAlgorithmPreset``) pass through."""
-    if precision is None or isinstance(precision, (lax.Precision, lax.DotAlgorithmPreset)):
-        return precision
-    if isinstance(precision, str):
-        try:
-            return lax.Precision(precision)
-        except (ValueError, KeyError):
-            names = ", ".join(repr(p.name.lower()) for p in lax.Precision)
-            fail(op, f"precision must be None, a jax.lax.Precision or one of {names}; "
-                     f"got {precision!r}")
-    if isinstance(precision, (tuple, list)) and len(precision) == 2:
-        return tuple(normalize_precision(op, p) for p in precision)
-    fail(op, f"precision must be None, a jax.lax.Precision, its name, or a pair of them; "
-             f"got {type_name(precision)}", kind=TypeError)
-
-
-def normalize_dtype(op: str, dtype: Any) -> np.dtype | None:
-    """``preferred_element_type``: ``None`` or anything ``jnp.dtype`` accepts."""
-    if dtype is None:
-        return None
-    try:
-        normal = jnp.dtype(dtype)
-    except TypeError:
-        normal = None
-    if normal is None or not (jnp.issubdtype(normal, jnp.number) or normal == jnp.bool_):
-        fail(op, f"preferred_element_type must be None or a numeric dtype; got {dtype!r}",
-             kind=TypeError)
-    return normal
 
 
 class BoundedCache:
@@ -146,21 +106,29 @@ class Op:
 
     def plan(self, shapes: Sequence[Sequence[int]], static: Sequence[Any],
              precision: Any = None, preferred_element_type: Any = None) -> Plan:
-        """The rule's plan for these shapes and params, memoised."""
+        """The rule's plan for these shapes and params, memoised (by value: see ``_keys``)."""
         try:
             shapes = tuple(_shape(self.name, self._arg_name(i), s) for i, s in enumerate(shapes))
-            key = (shapes, freeze(tuple(static)), freeze(precision),
-                   freeze(preferred_element_type))
+            try:
+                key = (shapes, freeze(tuple(static)), freeze(precision),
+                       freeze(preferred_element_type))
+            except Unkeyable:  # planned afresh each time; the rule will most likely reject it
+                return self._plan(shapes, static, precision, preferred_element_type)
             plan = self._plans.data.get(key)
             if plan is None:
-                plan = self._plans.put(key, self._rule(
-                    self.name, *((shapes,) if self.arg_names is None else shapes), *static,
-                    precision=normalize_precision(self.name, precision),
-                    preferred_element_type=normalize_dtype(self.name, preferred_element_type),
-                ))
+                plan = self._plans.put(key, self._plan(shapes, static, precision,
+                                                       preferred_element_type))
             return plan
         except (ValueError, TypeError) as e:
             raise e.with_traceback(None) from None  # end the traceback here, not in the rule
+
+    def _plan(self, shapes: tuple[tuple[int, ...], ...], static: Sequence[Any], precision: Any,
+              preferred_element_type: Any) -> Plan:
+        return self._rule(
+            self.name, *((shapes,) if self.arg_names is None else shapes), *static,
+            precision=normalize_precision(self.name, precision),
+            preferred_element_type=normalize_dtype(self.name, preferred_element_type),
+        )
 
     def _arg_name(self, i: int) -> str:
         return f"operands[{i}]" if self.arg_names is None else self.arg_names[i]
@@ -170,26 +138,29 @@ class Op:
         """Run the op on ``arrays`` (one per operand) with static params ``static``.
 
         The hot path: one key ``(shapes, static, precision, preferred)``, one dict lookup, the
-        jitted executor. ``precision`` and
-        ``preferred_element_type`` enter the key as they are (no valid value of either equals
-        an invalid one); unhashable ones are frozen on a slower path.
+        jitted executor. Flat bool/int/str params key as their values plus their types;
+        ``precision`` and ``preferred_element_type`` key as they are when they are ``None``, a
+        str or a ``lax`` enum (no two such values are equal unless they mean the same); anything
+        else goes through :func:`freeze`, and what it cannot key is planned afresh.
         """
         for a in arrays:
             if type(a) is not _ARRAY_IMPL and not isinstance(a, jax.Array):  # cheap test first
                 arrays = [self._as_array(i, a) for i, a in enumerate(arrays)]
                 break
-        if not static:
-            frozen = ()
-        elif _FLAT.issuperset(map(type, static)):  # bools, ints, strs: keep values and types
-            frozen = (static, tuple(map(type, static)))
-        else:
-            frozen = tuple(map(freeze, static))
-        key = (tuple([a.shape for a in arrays]), frozen, precision, preferred)
         try:
-            fn = self._calls.data.get(key)
-        except TypeError:  # an unhashable precision or preferred_element_type
-            key = (*key[:-2], freeze(precision), freeze(preferred))
-            fn = self._calls.data.get(key)
+            if not static:
+                frozen = ()
+            elif _FLAT.issuperset(map(type, static)):  # bools, ints, strs: values and types
+                frozen = (static, tuple(map(type, static)))
+            else:
+                frozen = tuple(map(freeze, static))
+            key = (tuple([a.shape for a in arrays]), frozen,
+                   precision if type(precision) in _ATOMS else freeze(precision),
+                   preferred if type(preferred) in _ATOMS else freeze(preferred))
+        except Unkeyable:
+            plan = self.plan(tuple(a.shape for a in arrays), static, precision, preferred)
+            return executor(plan)(*arrays)
+        fn = self._calls.data.get(key)
         if fn is None:
             plan = self.plan(tuple(a.shape for a in arrays), static, precision, preferred)
             fn = self._calls.put(key, executor(plan))

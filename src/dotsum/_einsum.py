@@ -17,17 +17,17 @@ explicit output w/o ``...`` sums the ellipsis axes          error if there are a
 
 from __future__ import annotations
 
-import string
 from collections.abc import Hashable, Sequence
 from typing import Any, Literal
 
 import opt_einsum
 
 from dotsum._errors import fail, type_name
+from dotsum._lettering import LETTERS, TooManyLabels, check_count
 from dotsum._plan import Plan, Term, make_plan
+from dotsum._rules import is_int
 
 Flavour = Literal["numpy", "tf"]
-LETTERS = string.ascii_letters
 ELLIPSIS = "..."
 
 
@@ -150,9 +150,7 @@ def keep_letters(terms: Sequence[Sequence[Hashable]], output: Sequence[Hashable]
         for i in ids:
             if i not in names:
                 names[i] = i if isinstance(i, str) else next(spare, "")
-    if "" in names.values():
-        n = len(names)
-        raise ValueError(f"the product has {n} distinct axes; einsum notation has 52 letters")
+    check_count(len(names))
     return (tuple("".join(names[i] for i in ids) for ids in terms),
             "".join(names[i] for i in output))
 
@@ -167,7 +165,12 @@ def contraction_path(op: str, subscripts: str, shapes: Sequence[tuple[int, ...]]
     if optimize is False:
         return ((0, 1),) * (n - 1)
     if isinstance(optimize, (list, tuple)):
-        path = [tuple(step) for step in optimize if step != "einsum_path"]
+        path = [step for step in optimize if not (isinstance(step, str) and step == "einsum_path")]
+        for step in path:
+            if not isinstance(step, (list, tuple)):
+                fail(op, f"an explicit contraction path is a list of pairs of operand indices, "
+                         f"e.g. [(0, 1), (0, 1)]; got step {step!r} in optimize={optimize!r}",
+                     kind=TypeError)
     else:
         if optimize is True:
             optimize = "auto"
@@ -181,14 +184,14 @@ def contraction_path(op: str, subscripts: str, shapes: Sequence[tuple[int, ...]]
             fail(op, f"optimize={optimize!r} is not an opt_einsum path strategy ({e})")
     remaining = n
     for step in path:
-        if len(step) != 2 or not all(isinstance(k, int) and 0 <= k < remaining for k in step) \
+        if len(step) != 2 or not all(is_int(k) and 0 <= k < remaining for k in step) \
                 or step[0] == step[1]:
             fail(op, f"the contraction path {list(path)!r} must contract two of the remaining "
                      f"operands at each step; got step {step!r}")
         remaining -= 1
     if remaining != 1:
         fail(op, f"the contraction path {list(path)!r} leaves {remaining} operands uncontracted")
-    return tuple(tuple(step) for step in path)
+    return tuple((int(i), int(j)) for i, j in path)
 
 
 def einsum_plan(op: str, shapes: tuple[tuple[int, ...], ...], subscripts: Any, optimize: Any,
@@ -199,7 +202,7 @@ def einsum_plan(op: str, shapes: tuple[tuple[int, ...], ...], subscripts: Any, o
     terms, out_ids, out_shape = parse(op, subscripts, shapes, flavour)
     try:
         labels, output = keep_letters([t.ids for t in terms], out_ids)
-    except ValueError as e:
+    except TooManyLabels as e:
         fail(op, str(e), {t.name: t.shape for t in terms})
     plain = ",".join(labels) + "->" + output
     path = contraction_path(op, plain, [t.einsum_shape for t in terms], optimize)

@@ -31,6 +31,13 @@ class TooManyLabels(ValueError):
     """More distinct labels than einsum notation has letters."""
 
 
+def check_count(distinct: int) -> None:
+    """Raise :class:`TooManyLabels` if ``distinct`` labels cannot all get a letter."""
+    if distinct > len(LETTERS):
+        raise TooManyLabels(f"the product has {distinct} distinct axes; einsum notation has "
+                            f"{len(LETTERS)} letters")
+
+
 def letter(
     terms: Sequence[Sequence[Hashable]], output: Sequence[Hashable]
 ) -> tuple[tuple[str, ...], str]:
@@ -38,11 +45,7 @@ def letter(
     first_seen: dict[Hashable, None] = {}
     for ids in (*terms, output):
         first_seen.update(dict.fromkeys(ids))
-    if len(first_seen) > len(LETTERS):
-        raise TooManyLabels(
-            f"the product has {len(first_seen)} distinct axes; einsum notation has "
-            f"{len(LETTERS)} letters"
-        )
+    check_count(len(first_seen))
     out_ids = set(output)
     summed = [i for i in first_seen if i not in out_ids]
     names = dict(zip(summed, SUMMATION_LETTERS))

@@ -294,7 +294,16 @@ def lower(plan: Plan) -> Lowering:
     return Lowering(tuple(prepare), tuple(contractions), transpose, tuple(moves))
 
 
-def _prepared(a: jax.Array, operand, prep: Prepare, dtype, epsilon) -> jax.Array:
+def _accumulator(dtype, preferred):
+    """The dtype a sum over ``dtype`` values runs in, as ``jnp.einsum`` sums: ``preferred`` if
+    promoting ``dtype`` with it changes anything (int8 with int32: no wrap-around at 128),
+    else ``dtype`` itself."""
+    if preferred is None or jnp.result_type(dtype, preferred) == dtype:
+        return dtype
+    return preferred
+
+
+def _prepared(a: jax.Array, operand, prep: Prepare, dtype, preferred, epsilon) -> jax.Array:
     a = a.astype(dtype)
     if operand.reshaped:
         a = a.reshape(operand.einsum_shape)
@@ -310,7 +319,8 @@ def _prepared(a: jax.Array, operand, prep: Prepare, dtype, epsilon) -> jax.Array
     for p, q in prep.diagonals:
         a = jnp.diagonal(a, axis1=p, axis2=q)
     if prep.sum_axes:
-        a = jnp.sum(a, axis=prep.sum_axes, dtype=dtype)
+        acc = _accumulator(a.dtype, preferred)
+        a = jnp.sum(a.astype(acc), axis=prep.sum_axes, dtype=acc)
     return a
 
 
@@ -338,7 +348,23 @@ def _widens(dtype, preferred) -> bool:
 
 
 def run(plan: Plan, *arrays: jax.Array) -> jax.Array:
-    """Execute ``plan`` on arrays, one per operand (traceable; the jitted executor calls it)."""
+    """Execute ``plan`` on arrays, one per operand (traceable; the jitted executor calls it).
+
+    What JAX rejects while tracing (a ``preferred_element_type`` narrower than the operands, a
+    dot algorithm the dtypes do not allow) is re-raised as the same kind of error, named for the
+    op and showing every operand's shape."""
+    try:
+        return _run(plan, *arrays)
+    except (TypeError, ValueError) as e:
+        message = str(e)
+        if message.startswith(f"{plan.op}:"):  # ours, already in the house format
+            raise
+        fail(plan.op, message.strip().splitlines()[0] if message.strip() else type(e).__name__,
+             {o.name: o.shape for o in plan.operands}, kind=TypeError if isinstance(
+                 e, TypeError) else ValueError)
+
+
+def _run(plan: Plan, *arrays: jax.Array) -> jax.Array:
     low = plan.lowering
     with jax.named_scope(f"{plan.op}[{plan.subscripts}]"):
         dtype, preferred = plan.result_dtypes(arrays)
@@ -346,7 +372,7 @@ def run(plan: Plan, *arrays: jax.Array) -> jax.Array:
             fail(plan.op, "normalize=True needs floating-point or complex operands; got "
                  f"{jnp.dtype(dtype).name}", {o.name: o.shape for o in plan.operands},
                  kind=TypeError)
-        ops = [_prepared(a, o, p, dtype, plan.epsilon)
+        ops = [_prepared(a, o, p, dtype, preferred, plan.epsilon)
                for a, o, p in zip(arrays, plan.operands, low.prepare)]
         for c in low.contractions:
             lhs, rhs = ops[c.lhs], ops[c.rhs]

@@ -156,6 +156,9 @@ def make_layout(plan: Plan, mesh: Any, labels: Mapping[str, MeshAxes], where: st
     shapes = _shapes(plan)
     known = list(dict.fromkeys(c for o in plan.operands for c in o.labels))
     mesh_sizes = dict(mesh.shape)
+    empty = [name for name, size in mesh_sizes.items() if size < 1]
+    if empty:
+        fail(where, f"every mesh axis needs at least one device; got {mesh_sizes}", shapes)
     sizes = plan.sizes
     owner: dict[str, str] = {}  # mesh axis -> the label it shards
     assigned: dict[str, tuple[str, ...]] = {}

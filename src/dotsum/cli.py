@@ -137,12 +137,18 @@ def _planner(name: str, keywords: dict[str, Any]) -> Callable[..., Plan]:
 
 
 def _dtype(text: str) -> np.dtype:
+    """An operand dtype JAX has arrays of: a number or bool."""
+    import jax
     import jax.numpy as jnp
 
     try:
-        return np.dtype(jnp.dtype(text))
-    except TypeError:
+        dtype = np.dtype(jnp.dtype(text))
+        jax.dtypes.result_type(dtype)  # refuses what JAX has no arrays of (float128)
+    except Exception:  # noqa: BLE001 - NumPy raises anything for odd dtype names
         raise UsageError(f"unknown --dtype {text!r}") from None
+    if not (jnp.issubdtype(dtype, jnp.number) or dtype == np.bool_):
+        raise UsageError(f"--dtype must be a numeric or bool dtype; got {text!r}")
+    return dtype
 
 
 def summary(fn: Callable[..., Any]) -> str:
@@ -184,7 +190,9 @@ def _sharding(plan: Plan, mesh_text: str | None, shard_text: str | None) -> str:
     try:
         sizes = tuple(int(v) for v in axes.values())
     except ValueError:
-        raise UsageError(f"malformed --mesh {mesh_text!r}: sizes must be ints") from None
+        sizes = ()
+    if len(sizes) != len(axes) or min(sizes, default=0) < 1:
+        raise UsageError(f"malformed --mesh {mesh_text!r}: sizes must be ints >= 1")
     mesh = AbstractMesh(sizes, tuple(axes))
     try:
         return plan.describe_sharding(mesh, **_pairs(shard_text, "--shard"))
@@ -262,9 +270,12 @@ def run(argv: Sequence[str] | None = None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; any user error (bad arguments, or a ValueError/TypeError a dotsum call
+    raises for them) prints one line and returns 2."""
     try:
         print(run(argv))
-    except UsageError as e:
-        print(f"dotsum: error: {e}", file=sys.stderr)
+    except (UsageError, ValueError, TypeError) as e:
+        print(f"dotsum: error: {str(e).splitlines()[0] if str(e) else type(e).__name__}",
+              file=sys.stderr)
         return 2
     return 0

@@ -317,9 +317,13 @@ def _check_epsilon(op: str, epsilon: Any) -> float:
     if not isinstance(epsilon, (int, float, np.integer, np.floating)) or isinstance(
             epsilon, (bool, np.bool_)):
         fail(op, f"epsilon must be a positive number; got {type_name(epsilon)}", kind=TypeError)
-    if not 0 < epsilon < math.inf:
+    try:
+        value = float(epsilon)
+    except OverflowError:  # an int beyond float's range
+        value = math.inf
+    if not 0 < value < math.inf:
         fail(op, f"epsilon must be a positive, finite number; got {epsilon!r}")
-    return float(epsilon)
+    return value
 
 
 class Dot:

@@ -12,9 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dotsum._dispatch import Op, as_array, normalize_dtype
+from dotsum._dispatch import Op, as_array
 from dotsum._einsum import einsum_plan
 from dotsum._errors import fail
+from dotsum._options import normalize_dtype
 from dotsum._plan import Plan, Term, make_plan
 from dotsum._rules import (
     broadcast,
@@ -102,8 +103,10 @@ def matmul(
 
 
 _SMALL_INTS = (np.dtype(np.int8), np.dtype(np.uint8))
-# (output_type, a.dtype, b.dtype, preferred_element_type) -> the accepted preferred dtype. Only
-# valid combinations are stored, and there are few, so the dict stays small.
+# Everything the verdict depends on -> the accepted preferred dtype: output_type and
+# preferred_element_type (with their types), both operands' dtypes and weak types, and the
+# flags that change jnp.result_type (x64, the promotion mode). Only valid combinations are
+# stored, and there are few, so the dict stays small.
 _OUTPUT_DTYPES: dict[tuple, np.dtype] = {}
 
 
@@ -114,21 +117,28 @@ def _output_type(a: Any, b: Any, output_type: Any, preferred: Any) -> tuple[Any,
     op = "tf.matmul"
     a = a if isinstance(a, jax.Array) else as_array(op, "a", a)
     b = b if isinstance(b, jax.Array) else as_array(op, "b", b)
-    key = (output_type, type(output_type), a.dtype, b.dtype, preferred, type(preferred))
+    key = (output_type, type(output_type), preferred, type(preferred), a.dtype, a.weak_type,
+           b.dtype, b.weak_type, jax.config.jax_enable_x64, jax.config.jax_numpy_dtype_promotion)
     try:
         return a, b, _OUTPUT_DTYPES[key]
     except (KeyError, TypeError):  # not seen yet, or unhashable
         pass
-    try:  # a tf.DType converts through its NumPy dtype, without importing TensorFlow
-        dtype = jnp.dtype(getattr(output_type, "as_numpy_dtype", output_type))
-    except (TypeError, ValueError):
-        fail(op, f"output_type must be None or a dtype; got {output_type!r}", kind=TypeError)
     shapes = {"a": a.shape, "b": b.shape}
+    try:  # a tf.DType converts through its NumPy dtype, without importing TensorFlow
+        dtype = np.dtype(jnp.dtype(getattr(output_type, "as_numpy_dtype", output_type)))
+    except Exception:  # noqa: BLE001 - NumPy raises anything for odd dtype specs
+        fail(op, f"output_type must be None or a dtype; got {output_type!r}", shapes,
+             kind=TypeError)
     if preferred is not None and normalize_dtype(op, preferred) != dtype:
         fail(op, f"output_type={dtype.name} and preferred_element_type="
                  f"{normalize_dtype(op, preferred).name} disagree; give one of them", shapes)
+    try:
+        result = jnp.result_type(a, b)
+    except (TypeError, ValueError) as e:  # jax_numpy_dtype_promotion="strict"
+        fail(op, f"the operands' dtypes do not promote: {str(e).splitlines()[0]}", shapes,
+             kind=TypeError)
     small = a.dtype in _SMALL_INTS and b.dtype in _SMALL_INTS
-    if not (dtype == np.int32 and small) and dtype != jnp.result_type(a, b):
+    if not (dtype == np.int32 and small) and dtype != result:
         fail(op, f"output_type must be int32 with int8/uint8 operands, or the result's own "
                  f"dtype; got output_type={dtype.name} with a.dtype={a.dtype.name}, "
                  f"b.dtype={b.dtype.name}", shapes, kind=TypeError)
