@@ -46,7 +46,7 @@ CASES = [
      r"keras\.batch_dot: axes must name one axis of each operand; got \[\[1\], \[1\]\] "
      r"\(multiple target dimensions are not supported"),
     (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=(1, 1, 1)), ValueError,
-     r"keras\.batch_dot: axes must be an int or a pair of ints; got 3 values"),
+     r"keras\.batch_dot: axes must be an int or a pair; got 3 values"),
     (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=5), ValueError,
      r"keras\.batch_dot: axis 5 is out of range for x of rank 2 \(axes=5\)"),
     (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=(1, -3)), ValueError,
@@ -56,7 +56,7 @@ CASES = [
     (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=True), TypeError,
      r"keras\.batch_dot: axes must be None, an int or a pair of ints; got bool True"),
     (lambda: K.batch_dot(ones(4, 3), ones(4, 3), axes=(1, "1")), TypeError,
-     r"keras\.batch_dot: axes must be ints; got str in axes=\(1, '1'\)"),
+     r"keras\.batch_dot: axes must hold ints; got str in axes=\(1, '1'\)"),
     (lambda: K.batch_dot(ones(4, 3), ones(4, 3), legacy="yes"), TypeError,
      r"keras\.batch_dot: legacy must be a bool; got str$"),
     # -- legacy batch_dot: where Keras 2.2.4 failed, say so ------------------------------------
@@ -177,10 +177,10 @@ CASES = [
     (lambda: K.Dot(None), TypeError, r"keras\.Dot: axes must be an int or a pair of ints; got "
                                      r"NoneType$"),
     (lambda: K.Dot((1, 2, 3)), ValueError,
-     r"keras\.Dot: axes must be an int or a pair of ints; got 3 values \(1, 2, 3\)$"),
+     r"keras\.Dot: axes must be an int or a pair; got 3 values \(1, 2, 3\)$"),
     (lambda: K.batch_dot(jnp.ones((2, 3)), jnp.ones((2, 3)), [1]), ValueError,
-     r"keras\.batch_dot: axes must be an int or a pair of ints; got 1 value \[1\] \("),
-    (lambda: K.Dot((1, 1.0)), TypeError, r"keras\.Dot: axes must be ints; got float 1\.0 in "
+     r"keras\.batch_dot: axes must be an int or a pair; got 1 value \[1\] \("),
+    (lambda: K.Dot((1, 1.0)), TypeError, r"keras\.Dot: axes must hold ints; got float 1\.0 in "
                                          r"axes=\(1, 1\.0\)$"),
     (lambda: K.Dot(1, normalize=1), TypeError, r"keras\.Dot: normalize must be a bool; got int 1$"),
     (lambda: K.Dot(1, epsilon=0.0), ValueError,

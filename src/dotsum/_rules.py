@@ -97,6 +97,19 @@ def matmul_terms(
     return terms, out_ids + ("m", "n"), out_sizes + (m, n)
 
 
+def drop_labels(terms: list[Term], out_ids: tuple[Hashable, ...], out_shape: tuple[int, ...],
+                drop: set[Hashable]) -> tuple[list[Term], tuple[Hashable, ...], tuple[int, ...]]:
+    """Remove the (size-1) axes labelled ``drop`` from every term and the output: how a rule
+    built on :func:`matmul_terms` takes back the axis it added to a vector operand."""
+    if not drop:
+        return terms, out_ids, out_shape
+    terms = [t._replace(ids=tuple(i for i in t.ids if i not in drop),
+                        einsum_shape=tuple(s for i, s in zip(t.ids, t.einsum_shape)
+                                           if i not in drop)) for t in terms]
+    kept = [(i, s) for i, s in zip(out_ids, out_shape) if i not in drop]
+    return terms, tuple(i for i, _ in kept), tuple(s for _, s in kept)
+
+
 def numpy_dot_terms(op: str, shapes: Shapes, x: str, y: str, *, scalars: bool,
                     why: str = "") -> tuple[list[Term], tuple[Hashable, ...], tuple[int, ...]]:
     """``numpy.dot(x, y)``: the last axis of ``x`` with the second-to-last of ``y`` (its only
@@ -121,6 +134,36 @@ def numpy_dot_terms(op: str, shapes: Shapes, x: str, y: str, *, scalars: bool,
 
 
 _AXES_FORMS = "an int N >= 0, a pair of ints, or a pair of lists of ints"
+
+
+def axes_form(op: str, shapes: Shapes, axes: Any, expected: str, *, lists: bool):
+    """The syntax every ``axes`` argument shares: an int, or a pair (list or tuple) of two ints,
+    or, if ``lists``, of two lists of ints. Returns the int, the pair of ints, or the pair of
+    tuples of ints (Python ints); ``expected`` describes the accepted forms in messages."""
+    if is_int(axes):
+        return int(axes)
+    if not isinstance(axes, (list, tuple)):
+        # arrays of axes are refused too: static params must be hashable values
+        hint = " (for an array of axes, pass axes.tolist())" if getattr(axes, "ndim", 0) else ""
+        fail(op, f"axes must be {expected}; got {type_name(axes)}{hint}", shapes,
+             kind=TypeError)
+    nested = [isinstance(v, (list, tuple)) for v in axes]
+    if any(nested) and not lists:
+        fail(op, f"axes must name one axis of each operand; got {axes!r} (multiple target "
+                 "dimensions are not supported: use tensordot or einsum)", shapes)
+    if len(axes) != 2:
+        count = f"{len(axes)} value{'' if len(axes) == 1 else 's'}"
+        fail(op, f"axes must be an int or a pair; got {count} {axes!r}", shapes)
+    if any(nested) and not all(nested):
+        fail(op, f"axes must be {expected}; got {axes!r}", shapes, kind=TypeError)
+    for value in (v for entry, is_list in zip(axes, nested)
+                  for v in (entry if is_list else (entry,))):
+        if not is_int(value):
+            fail(op, f"axes must hold ints; got {type_name(value)} in axes={axes!r}", shapes,
+                 kind=TypeError)
+    if all(nested):
+        return tuple(int(i) for i in axes[0]), tuple(int(i) for i in axes[1])
+    return int(axes[0]), int(axes[1])
 
 
 def tensordot_axes(op: str, shapes: Shapes, a: str, b: str, axes: Any
@@ -149,35 +192,23 @@ def tensordot_axes(op: str, shapes: Shapes, a: str, b: str, axes: Any
 
 
 def _spelled_axes(op: str, shapes: Shapes, axes: Any, ranks: tuple[int, int]):
-    if is_int(axes):
-        n = int(axes)
-        if n < 0:
-            fail(op, f"axes must be >= 0 when it is an int; got {n}", shapes)
+    form = axes_form(op, shapes, axes, _AXES_FORMS, lists=True)
+    if isinstance(form, int):
+        if form < 0:
+            fail(op, f"axes must be >= 0 when it is an int; got {form}", shapes)
         for name, rank in zip(shapes, ranks):
-            if n > rank:
-                fail(op, f"axes={n} contracts more axes than {name} has (rank {rank})", shapes)
-        return tuple(range(-n, 0)), tuple(range(n))
-    if not isinstance(axes, (list, tuple)):
-        # arrays of axes are refused too: static params must be hashable values
-        hint = " (for an array of axes, pass axes.tolist())" if getattr(axes, "ndim", 0) else ""
-        fail(op, f"axes must be {_AXES_FORMS}; got {type_name(axes)}{hint}", shapes,
-             kind=TypeError)
-    if len(axes) != 2:
-        fail(op, f"axes must be an int or a pair; got {len(axes)} values {axes!r}", shapes)
-    a_axes, b_axes = axes
-    if is_int(a_axes) and is_int(b_axes):
-        return (int(a_axes),), (int(b_axes),)
-    if not (isinstance(a_axes, (list, tuple)) and isinstance(b_axes, (list, tuple))):
-        fail(op, f"axes must be {_AXES_FORMS}; got {axes!r}", shapes, kind=TypeError)
-    for value in (*a_axes, *b_axes):
-        if not is_int(value):
-            fail(op, f"axes must hold ints; got {type_name(value)} in axes={axes!r}", shapes,
-                 kind=TypeError)
+            if form > rank:
+                fail(op, f"axes={form} contracts more axes than {name} has (rank {rank})",
+                     shapes)
+        return tuple(range(-form, 0)), tuple(range(form))
+    a_axes, b_axes = form
+    if isinstance(a_axes, int):
+        return (a_axes,), (b_axes,)
     if len(a_axes) != len(b_axes):
         names = list(shapes)
         fail(op, f"axes lists differ in length: {len(a_axes)} for {names[0]}, {len(b_axes)} "
                  f"for {names[1]} (axes={axes!r})", shapes)
-    return tuple(int(i) for i in a_axes), tuple(int(i) for i in b_axes)
+    return a_axes, b_axes
 
 
 def tensordot_terms(op: str, shapes: Shapes, a: str, b: str,

@@ -17,6 +17,7 @@ from dotsum._dispatch import Op
 from dotsum._errors import Shapes, fail, type_name
 from dotsum._plan import Plan, Term, make_plan
 from dotsum._rules import (
+    axes_form,
     broadcast,
     check_flag,
     is_int,
@@ -81,21 +82,8 @@ def _parse_axes(op: str, axes: Any, default: tuple[int, int] | None, shapes: Sha
     itself, as Python ints."""
     if axes is None and default is not None:
         return default
-    if is_int(axes):
-        return int(axes), int(axes)
-    if isinstance(axes, (list, tuple)):
-        if any(isinstance(a, (list, tuple)) for a in axes):
-            fail(op, f"axes must name one axis of each operand; got {axes!r} (multiple target "
-                     "dimensions are not supported: use tensordot or einsum)", shapes)
-        if len(axes) != 2:
-            count = f"{len(axes)} value{'' if len(axes) == 1 else 's'}"
-            fail(op, f"axes must be an int or a pair of ints; got {count} {axes!r}", shapes)
-        for a in axes:
-            if not is_int(a):
-                fail(op, f"axes must be ints; got {type_name(a)} in axes={axes!r}", shapes,
-                     kind=TypeError)
-        return int(axes[0]), int(axes[1])
-    fail(op, f"axes must be {expected}; got {type_name(axes)}", shapes, kind=TypeError)
+    form = axes_form(op, shapes, axes, expected, lists=False)
+    return (form, form) if isinstance(form, int) else form
 
 
 def _require_batched(op: str, shapes: Shapes) -> None:

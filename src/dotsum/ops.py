@@ -15,6 +15,7 @@ from dotsum._einsum import einsum_plan
 from dotsum._errors import fail
 from dotsum._plan import Plan, Term, make_plan
 from dotsum._rules import (
+    drop_labels,
     matmul_terms,
     numpy_dot_terms,
     require_rank,
@@ -41,12 +42,7 @@ def _matmul_rule(op: str, x1, x2, **options: Any) -> Plan:
     terms, out_ids, out_shape = matmul_terms(op, shapes, "x1", a, "x2", b)
     drop = {"m"} if len(x1) == 1 else set()
     drop |= {"n"} if len(x2) == 1 else set()
-    if drop:
-        terms = [Term(t.name, t.shape, *zip(*[(i, s) for i, s in zip(t.ids, t.einsum_shape)
-                                               if i not in drop]) or ((), ()))
-                 for t in terms]
-        kept = [(i, s) for i, s in zip(out_ids, out_shape) if i not in drop]
-        out_ids, out_shape = tuple(i for i, _ in kept), tuple(s for _, s in kept)
+    terms, out_ids, out_shape = drop_labels(terms, out_ids, out_shape, drop)
     return make_plan(op, (), terms, out_ids, out_shape, dtype_policy="keras3-int8", **options)
 
 

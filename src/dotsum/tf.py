@@ -16,10 +16,10 @@ from dotsum._dispatch import Op, as_array
 from dotsum._einsum import einsum_plan
 from dotsum._errors import fail
 from dotsum._options import normalize_dtype
-from dotsum._plan import Plan, Term, make_plan
+from dotsum._plan import Plan, make_plan
 from dotsum._rules import (
-    broadcast,
     check_flag,
+    drop_labels,
     matmul_terms,
     require_rank,
     tensordot_axes,
@@ -183,16 +183,13 @@ def _matvec_rule(op: str, a: tuple[int, ...], b: tuple[int, ...], transpose_a: A
     if a[ka] != b[-1]:
         fail(op, f"axis {ka} of a (size {a[ka]}) does not match axis -1 of b (size {b[-1]})",
              shapes)
-    # b is a batch of vectors: its leading axes broadcast against a's batch axes.
-    a_ids, a_kept, b_ids, b_kept, out_ids, out_sizes = broadcast(
-        op, shapes, "a", a[:-2], "b", b[:-1])
-    a_mat = ("k", "m") if ka == -2 else ("m", "k")
-    terms = [Term("a", a, a_ids + a_mat, a_kept + a[-2:], adjoint_a),
-             Term("b", b, b_ids + ("k",), b_kept + b[-1:])]
-    m = a[-1] if ka == -2 else a[-2]
+    # matmul(a, b[..., None])[..., 0]: b's leading axes broadcast against a's batch axes
+    terms, out_ids, out_shape = drop_labels(*matmul_terms(
+        op, shapes, "a", a, "b", b + (1,), transpose_a=transpose_a or adjoint_a,
+        conj_a=adjoint_a), {"n"})
     params = tuple((name, True) for name, on in
                    (("transpose_a", transpose_a), ("adjoint_a", adjoint_a)) if on)
-    return make_plan(op, params, terms, out_ids + ("m",), out_sizes + (m,), **options)
+    return make_plan(op, params, terms, out_ids, out_shape, **options)
 
 
 _MATVEC = Op("tf.linalg.matvec", _matvec_rule, ("a", "b"))
