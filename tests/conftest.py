@@ -11,6 +11,8 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "jax")  # before anything imports keras
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).parent))  # tests/references.py
+# a plugin for test_testing.py's subprocess only: importing it blocks the reference frameworks
+collect_ignore = ["block_frameworks.py"]
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 

@@ -19,12 +19,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def optional(module: str):
-    """Import a reference framework, or skip the calling test with the reason."""
+    """Import a reference framework, or skip with the reason: the calling test, or the whole
+    module when called at its top level."""
     try:
         return importlib.import_module(module)
     except ImportError as e:
         pytest.skip(f"reference framework {module!r} is not installed ({e}); "
-                    "install the test extra: pip install -e '.[test]'")
+                    "install the test extra: pip install -e '.[test]'", allow_module_level=True)
 
 
 def np_batch_dot(x, y, axes=None):

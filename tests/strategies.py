@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import chex
 import jax
@@ -18,6 +19,35 @@ sizes = st.integers(0, 4)
 
 def shapes(min_rank: int, max_rank: int) -> st.SearchStrategy[tuple[int, ...]]:
     return st.lists(sizes, min_size=min_rank, max_size=max_rank).map(tuple)
+
+
+@st.composite
+def legacy_cases(draw, valid_share=0.85):
+    """``(x_shape, y_shape, axes)`` for Keras 2.2.4's ``batch_dot``: mostly equal ranks whose
+    sizes agree under its own rules (rank 2: an elementwise product, x transposed when the axes
+    differ; higher: a broadcasting matmul whose transposes the unnormalised axes choose), the
+    rest any two shapes (ranks 1-4, often sharing leading sizes) and axes."""
+    axes = draw(st.one_of(st.none(), st.integers(-3, 3),
+                          st.tuples(st.integers(-3, 3), st.integers(-3, 3))))
+    if draw(st.floats(0, 1)) >= valid_share:
+        x, y = draw(shapes(1, 4)), draw(shapes(1, 4))
+        if draw(st.booleans()):
+            y = (x + y)[: len(y) - 1] + y[-1:]
+        return x, y, axes
+    rank = draw(st.integers(2, 4))
+    x = draw(shapes(rank, rank))
+    y = list(draw(shapes(rank, rank)))
+    a0, a1 = (rank - 1, rank - 2) if axes is None else (axes, axes) if isinstance(
+        axes, int) else axes
+    if rank == 2:
+        y = list(x if a0 == a1 else x[::-1])
+        if 0 <= a0 == a1 < 2 and draw(st.booleans()):
+            y[1 - a0] = 1  # ... broadcast against x's size
+    else:
+        y[:-2] = x[:-2]
+        k = x[-2] if a0 != rank - 1 else x[-1]  # transpose_a, as 2.2.4 chose it
+        y[-1 if a1 == rank - 1 else -2] = k
+    return x, tuple(y), axes
 
 
 def random(shape, dtype, seed=0):
@@ -43,6 +73,7 @@ def assert_same(got, expected, dtype):
     assert np.dtype(got.dtype) == expected.dtype, (got.dtype, expected.dtype)
     tol = TOLERANCE[str(np.dtype(dtype))]
     chex.assert_trees_all_close(np.asarray(got), expected, rtol=tol, atol=tol)
+    compared()
 
 
 def outcome(fn):
@@ -54,3 +85,48 @@ def outcome(fn):
     if currently_in_test_context():  # hypothesis statistics: how often the reference failed
         event(f"reference: {result[0]}")
     return result
+
+
+# -- how often a property reaches a value comparison --------------------------------------------
+MIN_SHARE = 0.6
+_RUNS: list[dict[str, int]] = []
+
+
+def compared(values: bool = True) -> None:
+    """Mark the running example of a :func:`compares_values` property as one that compared
+    values (``assert_same`` marks it; so does a true ``assert_matches_reference``)."""
+    if _RUNS and values:
+        _RUNS[-1]["now"] = 1
+
+
+def compares_values(test, min_share: float = MIN_SHARE):
+    """Put above ``@given``: the property must compare values (not only error parity) in at least
+    ``min_share`` of the examples it runs, so a strategy that drifts into invalid calls fails
+    loudly instead of testing nothing. The share is printed (``pytest -s``)."""
+    inner = test.hypothesis.inner_test
+
+    @functools.wraps(inner)
+    def counted(*args, **kwargs):  # one example: did it reach a value comparison?
+        run = _RUNS[-1]
+        run["now"] = 0
+        inner(*args, **kwargs)
+        run["examples"] += 1
+        run["compared"] += run["now"]
+
+    test.hypothesis.inner_test = counted
+
+    @functools.wraps(test)
+    def checked(*args, **kwargs):
+        _RUNS.append({"examples": 0, "compared": 0, "now": 0})
+        try:
+            test(*args, **kwargs)
+        finally:
+            run = _RUNS.pop()
+        total, done = run["examples"], run["compared"]
+        share = done / total if total else 0.0
+        print(f"{test.__name__}: {done} of {total} examples compared values ({share:.0%})")
+        assert share >= min_share, (
+            f"{test.__name__}: only {done} of {total} examples compared values ({share:.0%} < "
+            f"{min_share:.0%}); the others only checked errors: draw more valid calls")
+
+    return checked

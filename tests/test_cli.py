@@ -89,6 +89,14 @@ def test_list(capsys):
     (["explain", "keras.dot", "8,6", "6,4", "--mesh", "data"], "malformed --mesh 'data'"),
     (["explain", "keras.dot", "8,6", "6,4", "--mesh", "data=4", "--shard", "z=data"],
      "keras.dot.describe_sharding: unknown label 'z'"),
+    (["explain", "keras.dot", "2,3", "3,4", "--dtype", "str", "--jaxpr"],
+     "unknown --dtype 'str'"),
+    (["explain", "keras.dot", "2,3", "3,4", "--dtype", "object", "--hlo"],
+     "unknown --dtype 'object'"),
+    (["explain", "keras.dot", "2,3", "3,4", "--mesh", "data=0"],
+     "malformed --mesh 'data=0': sizes must be ints >= 1"),
+    (["explain", "keras.dot", "2,3", "3,4", "--precision", "best"],
+     "keras.dot: precision must be None"),
 ])
 def test_errors_are_one_line_with_status_2(capsys, argv, message):
     assert cli.main(argv) == 2

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jax import lax
 from references import optional
-from strategies import assert_same, outcome, random, x64_if
+from strategies import assert_same, compares_values, outcome, random, x64_if
 
 from dotsum import ops
 from dotsum import tf as dtf
@@ -166,11 +166,13 @@ def equations(draw, broadcast_labels: bool):
     return subscripts, shapes
 
 
+@compares_values
 @given(case=equations(broadcast_labels=True), dtype=st.sampled_from(DTYPES))
 def test_ops_einsum_hypothesis(case, dtype):
     check_ops(*case, dtype)
 
 
+@compares_values
 @given(case=equations(broadcast_labels=False))
 def test_tf_einsum_hypothesis(case):
     tf = optional("tensorflow")

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import re
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax import lax
+from jax.sharding import AbstractMesh
 
 from dotsum import keras as K
+from dotsum import ops
 from dotsum import tf as dtf
 
 
@@ -213,6 +217,43 @@ CASES = [
      r"keras\.Dot: y must be an array or a \(non-ragged\) nested list of numbers; got str"),
     (lambda: K.Dot(1).plan((2, 3.5), (2, 3)), TypeError,
      r"keras\.Dot: the shape of x must be a sequence of ints; got \(2, 3\.5\)$"),
+    (lambda: K.Dot(1, epsilon=10**400), ValueError,  # float(10**400) overflows
+     r"keras\.Dot: epsilon must be a positive, finite number; got 1000"),
+    # -- XLA options: refused before they reach dot_general, or re-raised with the op's name --
+    (lambda: ops.matmul(ones(2, 3), ones(3, 2), preferred_element_type="int4"), TypeError,
+     r"ops\.matmul: preferred_element_type must be a dtype of 8 bits or more \(XLA's "
+     r"dot_general cannot return sub-byte types\); got int4$"),
+    (lambda: ops.matmul(ones(2, 3), ones(3, 2), preferred_element_type=("i4", -1)), TypeError,
+     r"ops\.matmul: preferred_element_type must be None or a numeric dtype that JAX supports; "
+     r"got \('i4', -1\)$"),
+    (lambda: ops.matmul(ones(2, 3), ones(3, 2), preferred_element_type="float128"), TypeError,
+     r"ops\.matmul: preferred_element_type must be None or a numeric dtype that JAX supports; "
+     r"got 'float128'$"),
+    (lambda: ops.matmul(ones(2, 3), ones(3, 2),
+                        precision=(lax.DotAlgorithmPreset.DEFAULT, "highest")), TypeError,
+     r"ops\.matmul: precision must be None, a jax\.lax\.Precision, its name, a pair of them, "
+     r"or a dot algorithm; got DotAlgorithmPreset in the pair precision="),
+    (lambda: ops.matmul(ones(2, 3), ones(3, 2), precision=("highest", "best")), ValueError,
+     r"ops\.matmul: precision must be None, a jax\.lax\.Precision or one of 'default', "
+     r"'high', 'highest'; got 'best' in precision=\('highest', 'best'\)$"),
+    (lambda: ops.matmul(jnp.ones((2, 3), jnp.int8), jnp.ones((3, 2), jnp.int8),
+                        preferred_element_type=bool), TypeError,  # JAX raises it while tracing
+     r"ops\.matmul: `preferred_element_type` must not be narrower than the original type.* "
+     r"\(x1\.shape=\(2, 3\), x2\.shape=\(3, 2\)\)"),  # JAX adds a note about its frames
+    (lambda: jax.jit(lambda x: ops.matmul(x, x.T, preferred_element_type="bool"))(
+        jnp.ones((2, 3), jnp.int8)), TypeError,  # ... inside a user's jit too
+     r"ops\.matmul: `preferred_element_type` must not be narrower"),
+    # -- einsum's optimize ----------------------------------------------------------------------
+    (lambda: ops.einsum("ij,jk,kl", ones(2, 3), ones(3, 4), ones(4, 5), optimize=[0, 1]),
+     TypeError, r"ops\.einsum: an explicit contraction path is a list of pairs of operand "
+                r"indices, e\.g\. \[\(0, 1\), \(0, 1\)\]; got step 0 in optimize=\[0, 1\]$"),
+    (lambda: ops.einsum("ij,jk,kl", ones(2, 3), ones(3, 4), ones(4, 5),
+                        optimize=[(0, True), (0, 1)]), ValueError,
+     r"ops\.einsum: the contraction path \[\(0, True\), \(0, 1\)\] must contract two of the "
+     r"remaining operands at each step; got step \(0, True\)$"),
+    (lambda: ops.einsum("...a," + "".join(chr(c) for c in [*range(97, 123), *range(65, 91)]),
+                        ones(2, 3), ones(*[1] * 52)), ValueError,
+     r"ops\.einsum: the product has 53 distinct axes; einsum notation has 52 letters"),
 ]
 
 
@@ -234,6 +275,13 @@ def test_cached_call_still_rejects_what_equals_a_valid_value():
     for bad in (True, 1.0, (1.0, 1), (True, 1)):
         with pytest.raises(TypeError):
             K.batch_dot(x, x, axes=bad)
+
+
+def test_a_mesh_axis_without_devices():
+    plan = K.batch_dot.plan((8, 6, 4), (8, 4, 2))
+    with pytest.raises(ValueError, match=r"^keras\.batch_dot\.describe_sharding: every mesh axis "
+                       r"needs at least one device; got \{'data': 0, 'model': 2\} \(x\.shape="):
+        plan.describe_sharding(AbstractMesh((0, 2), ("data", "model")), a="data")
 
 
 def test_too_many_labels():

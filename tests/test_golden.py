@@ -16,6 +16,7 @@ from references import np_batch_dot, np_legacy_batch_dot, np_tf_matmul
 from dotsum import keras as K
 from dotsum import ops
 from dotsum import tf as dtf
+from dotsum._plan import Term, make_plan
 
 GOLDEN = [
     # -- keras.dot: the seed's calls, then numpy.dot's 1-D cases ---------------------------------
@@ -149,3 +150,36 @@ def test_seed_worked_value():
     """SEMANTICS §2's worked value."""
     got = K.batch_dot([[1, 2], [3, 4]], [[5, 6], [7, 8]], axes=1)
     np.testing.assert_array_equal(np.asarray(got), [[17], [53]])
+
+
+@pytest.mark.parametrize("plan, text", [
+    (ops.einsum.plan("iij->j", (3, 3, 4)),
+     "diagonal(operands[0], axes=((0, 1),)); sum(operands[0], axes=(1,))"),
+    (ops.einsum.plan("ij->ij", (2, 3)), "identity"),
+    (ops.einsum.plan("ij,jk->", (2, 3), (3, 1)),
+     "sum(operands[0], axes=(0,)); squeeze(operands[1], axes=(1,)); "
+     "dot_general(operands[0], operands[1], contract=(0,)x(0,), batch=()x())"),
+    (ops.einsum.plan("i,i->i", (3,), (3,)), "multiply(operands[0], operands[1], "
+                                             "broadcast=(0,)x(0,))"),
+])
+def test_lowering_describes_every_step(plan, text):
+    """The xla line of str(plan): per-operand diagonals, sums and squeezes, multiplies."""
+    (xla,) = [line.split(None, 1)[1] for line in str(plan).splitlines()
+              if line.startswith("  xla ")]
+    assert xla == text
+
+
+@pytest.mark.parametrize("terms, out_ids, out_shape, options, message", [
+    ([Term("x", (2, 3), ("a", "k"), (2, 3)), Term("y", (4, 5), ("k", "b"), (4, 5))],
+     ("a", "b"), (2, 5), {}, r"axis sizes do not match \(3 != 4\)"),
+    ([Term("x", (2, 3), ("a", "k"), (2, 3)), Term("y", (3, 5), ("k", "b"), (3, 5))],
+     ("a", "b"), (2, 6), {}, r"cannot reshape the product \(2, 5\) to \(2, 6\)"),
+    ([Term("x", (2, 3), ("a", "k"), (2, 3), normalize=(1,)),
+      Term("y", (3, 5), ("k", "b"), (3, 5))], ("a", "b"), (2, 5), {},
+     r"operands that L2-normalise need an epsilon"),
+])
+def test_make_plan_refuses_an_inconsistent_rule(terms, out_ids, out_shape, options, message):
+    """The safety nets behind every op rule: a rule that labels sizes inconsistently, asks for an
+    impossible reshape or normalises without an epsilon gets a clear error, not a wrong plan."""
+    with pytest.raises(ValueError, match=r"^test\.op: " + message + r" \(x\.shape=\(2, 3\), "):
+        make_plan("test.op", (), terms, out_ids, out_shape, **options)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from references import np_legacy_batch_dot
-from strategies import DTYPES, assert_same, outcome, random, shapes, x64_if
+from strategies import DTYPES, assert_same, compares_values, legacy_cases, outcome, random, x64_if
 
 from dotsum import keras as K
 
@@ -71,18 +71,10 @@ def check(x_shape, y_shape, axes, dtype):
                 K.batch_dot(x, y, axes, legacy=True)
 
 
-@given(
-    x_shape=shapes(1, 4),
-    y_shape=shapes(1, 4),
-    axes=st.one_of(st.none(), st.integers(-3, 3), st.tuples(st.integers(-3, 3),
-                                                              st.integers(-3, 3))),
-    related=st.booleans(),
-    dtype=st.sampled_from(DTYPES),
-)
-def test_legacy_hypothesis(x_shape, y_shape, axes, related, dtype):
-    if related:  # share leading sizes so that more calls succeed
-        y_shape = (x_shape + y_shape)[: len(y_shape) - 1] + y_shape[-1:]
-    check(x_shape, y_shape, axes, dtype)
+@compares_values
+@given(case=legacy_cases(), dtype=st.sampled_from(DTYPES))
+def test_legacy_hypothesis(case, dtype):
+    check(*case, dtype)
 
 
 def test_hand_computed_values():

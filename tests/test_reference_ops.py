@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from references import optional
-from strategies import assert_same, outcome, random, shapes, x64_if
+from strategies import assert_same, compares_values, outcome, random, shapes, x64_if
 
 from dotsum import ops
 
@@ -107,6 +107,7 @@ def pairs(draw, name):
     return x, y
 
 
+@compares_values
 @given(data=st.data(), name=st.sampled_from(["dot", "matmul", "inner", "outer", "vdot"]),
        dtype=st.sampled_from(DTYPES))
 def test_hypothesis(data, name, dtype):
@@ -114,16 +115,27 @@ def test_hypothesis(data, name, dtype):
     check(name, x, y, dtype)
 
 
+@compares_values
 @given(x=shapes(0, 4), y=shapes(0, 4), data=st.data(), dtype=st.sampled_from(DTYPES))
 def test_tensordot_hypothesis(x, y, data, dtype):
     if data.draw(st.booleans()):
         n = data.draw(st.integers(0, 3))
         axes = n
-        if data.draw(st.booleans()) and n <= min(len(x), len(y)):  # make sizes agree
+        if data.draw(st.integers(0, 7)) and n <= min(len(x), len(y)):  # mostly sizes agree
             y = x[len(x) - n:] + y[n:]
     else:
-        k = data.draw(st.integers(0, 2))
-        axis = st.integers(-4, 3)
-        axes = (data.draw(st.lists(axis, min_size=k, max_size=k)),
-                data.draw(st.lists(axis, min_size=k, max_size=k)))
+        k = data.draw(st.integers(0, min(2, len(x), len(y))))
+        axes = (data.draw(st.permutations(range(len(x))))[:k],
+                data.draw(st.permutations(range(len(y))))[:k])
+        if data.draw(st.integers(0, 7)):  # mostly in range, with sizes that agree
+            y = list(y)
+            for i, j in zip(*axes):
+                y[j] = x[i]
+            y = tuple(y)
+            axes = tuple([a - r * data.draw(st.booleans()) for a in ax]
+                         for ax, r in zip(axes, (len(x), len(y))))
+        else:  # anything in [-4, 3]
+            axis = st.integers(-4, 3)
+            axes = (data.draw(st.lists(axis, min_size=k, max_size=k)),
+                    data.draw(st.lists(axis, min_size=k, max_size=k)))
     check("tensordot", x, y, dtype, axes)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from references import optional
-from strategies import DTYPES, assert_same, outcome, random, shapes, x64_if
+from strategies import DTYPES, assert_same, compares_values, outcome, random, shapes, x64_if
 
 from dotsum import tf as dtf
 
@@ -61,14 +61,17 @@ def matmul_cases(draw):
     b_batch = tuple(d if draw(st.booleans()) else 1 for d in batch)
     a_batch = a_batch[draw(st.integers(0, len(a_batch))):]  # ranks may differ
     m, k, n = draw(st.tuples(*(st.integers(0, 4),) * 3))
-    flags = draw(st.sampled_from(FLAGS))
+    valid = [f for f in FLAGS if not (f["transpose_a"] and f["adjoint_a"] or
+                                      f["transpose_b"] and f["adjoint_b"])]
+    flags = draw(st.sampled_from(FLAGS if draw(st.integers(0, 7)) == 0 else valid))
     a_mat = (k, m) if flags["transpose_a"] or flags["adjoint_a"] else (m, k)
     b_mat = (n, k) if flags["transpose_b"] or flags["adjoint_b"] else (k, n)
-    if draw(st.booleans()):  # sometimes break a size
+    if draw(st.integers(0, 7)) == 0:  # one example in 8 breaks a size
         b_mat = (b_mat[0] + 1, b_mat[1])
     return a_batch + a_mat, b_batch + b_mat, flags
 
 
+@compares_values
 @given(case=matmul_cases(), dtype=st.sampled_from(DTYPES))
 def test_matmul_hypothesis(case, dtype):
     a_shape, b_shape, flags = case

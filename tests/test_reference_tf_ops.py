@@ -11,7 +11,7 @@ import pytest
 from hypothesis import currently_in_test_context, event, given
 from hypothesis import strategies as st
 from references import optional
-from strategies import DTYPES, assert_same, outcome, random, shapes, sizes, x64_if
+from strategies import DTYPES, assert_same, compares_values, outcome, random, shapes, sizes, x64_if
 
 from dotsum import tf as dtf
 
@@ -119,6 +119,7 @@ def tensordot_cases(draw):
     return a_shape, b_shape, axes
 
 
+@compares_values
 @given(case=tensordot_cases(), dtype=st.sampled_from(DTYPES))
 def test_tensordot_hypothesis(case, dtype):
     check_tensordot(*case, dtype)
@@ -224,12 +225,14 @@ def matvec_cases(draw):
     else:
         b_batch = b_batch[draw(st.integers(0, len(b_batch))):]
     m, k = draw(sizes), draw(sizes)
-    flags = draw(st.sampled_from(MATVEC_FLAGS))
+    # mostly a valid flag combination; one example in 8 breaks the size
+    flags = draw(st.sampled_from(MATVEC_FLAGS[:3] * 5 + MATVEC_FLAGS[3:]))
     a_mat = (k, m) if flags else (m, k)
-    b_vec = (k + 1,) if draw(st.integers(0, 4)) == 0 else (k,)  # sometimes break the size
+    b_vec = (k + 1,) if draw(st.integers(0, 7)) == 0 else (k,)
     return a_batch + a_mat, b_batch + b_vec, flags
 
 
+@compares_values
 @given(case=matvec_cases(), dtype=st.sampled_from(DTYPES))
 def test_matvec_hypothesis(case, dtype):
     a_shape, b_shape, flags = case

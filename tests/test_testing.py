@@ -124,3 +124,74 @@ def test_keras3_reference_must_run_on_jax(monkeypatch, call):
     monkeypatch.setattr(keras.backend, "backend", lambda: "tensorflow")
     with pytest.raises(RuntimeError, match="KERAS_BACKEND=jax"):
         call()
+
+
+def test_a_reference_dtype_mismatch_fails(monkeypatch):
+    """Same values, another dtype: the harness's dtype check fails (float64 vs float32)."""
+    monkeypatch.setitem(testing.REFERENCES, "dotsum.ops.dot",
+                        lambda x, y: np.dot(np.asarray(x, np.float64), y))
+    with pytest.raises(AssertionError, match=r"dtype float32 != reference float64"):
+        testing.assert_matches_reference(ops.dot, np.ones(3, np.float32), np.ones(3, np.float32))
+
+
+def test_the_harness_says_whether_it_compared_values(monkeypatch):
+    optional("keras")
+    assert testing.assert_matches_reference(ops.dot, np.ones(3, np.float32),
+                                            np.ones(3, np.float32)) is True
+
+    def rejects(x, y):
+        raise ValueError("no")
+
+    monkeypatch.setitem(testing.REFERENCES, "dotsum.ops.dot", rejects)
+    assert testing.assert_matches_reference(ops.dot, np.ones(3), np.ones(4)) is False
+
+
+class InvalidArgumentError(Exception):
+    """Named as TensorFlow's, which is how the harness recognises it without importing TF."""
+
+
+@pytest.mark.parametrize("op, reference_error, kinds", [
+    ("dotsum.ops.dot", ValueError("shapes"), (ValueError,)),
+    ("dotsum.tf.matmul", InvalidArgumentError("shapes"), (ValueError,)),
+    ("dotsum.tf.matmul", TypeError("dtypes"), (TypeError,)),
+    ("dotsum.ops.dot", TypeError("jax's shape errors are TypeErrors"), (ValueError, TypeError)),
+])
+def test_expected_error_kinds(op, reference_error, kinds):
+    assert testing.expected_error(op, reference_error) == kinds
+
+
+def test_the_error_kind_must_match_where_it_means_something(monkeypatch):
+    def shape_error(*args, **params):
+        raise ValueError("incompatible shapes")
+
+    monkeypatch.setitem(testing.REFERENCES, "dotsum.tf.matmul", shape_error)
+    with pytest.raises(AssertionError, match=r"must raise ValueError; it raised TypeError"):
+        testing.assert_matches_reference(dtf.matmul, np.ones((2, 2)), np.ones((2, 2)),
+                                         transpose_a="yes")
+
+
+REFERENCE_MODULES = ["test_reference_tf.py", "test_reference_tf_ops.py", "test_reference_keras2.py",
+                     "test_reference_ops.py", "test_reference_dot_layer.py", "test_fuzz.py",
+                     "test_testing.py"]
+
+
+def test_reference_modules_skip_without_the_frameworks():
+    """Without TensorFlow, tf_keras and Keras (made unimportable by tests/block_frameworks.py),
+    the reference modules collect, and their tests skip saying why: no errors, no failures."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(here), os.environ.get("PYTHONPATH", "")]), DOTSUM_IN_BLOCKED_RUN="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "block_frameworks", "-p",
+         "no:cacheprovider", "-k", "not test_reference_modules_skip", "-rs",
+         *[str(here / m) for m in REFERENCE_MODULES]],
+        capture_output=True, text=True, timeout=600, cwd=here.parent, env=env)
+    summary = done.stdout.strip().splitlines()[-1]
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "error" not in summary and "failed" not in summary, summary
+    assert "skipped" in summary and "is not installed" in done.stdout, summary

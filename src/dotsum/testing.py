@@ -29,8 +29,8 @@ import numpy as np
 
 from dotsum._hlo import copied_elements, layout_copies
 
-__all__ = ["REFERENCES", "assert_matches_reference", "copied_elements", "layout_copies",
-           "legacy_batch_dot", "tolerance"]
+__all__ = ["REFERENCES", "assert_matches_reference", "copied_elements", "expected_error",
+           "layout_copies", "legacy_batch_dot", "tolerance"]
 
 
 def legacy_batch_dot(x: Any, y: Any, axes: Any = None) -> np.ndarray:
@@ -160,15 +160,32 @@ def _qualified_name(op: Any) -> str:
     return f"{getattr(op, '__module__', '?')}.{getattr(op, '__qualname__', type(op).__name__)}"
 
 
-def assert_matches_reference(op: Callable[..., Any], *args: Any, **params: Any) -> None:
+def expected_error(op_name: str, reference_error: BaseException) -> tuple[type, ...]:
+    """The kinds of error dotsum may raise where the reference raised ``reference_error``.
+
+    A ``ValueError`` from any reference, or a TensorFlow ``InvalidArgumentError`` (a bad value
+    or shape), must be a ``ValueError`` here; a ``TypeError`` from TensorFlow or tf_keras (a bad
+    type) must be a ``TypeError``. JAX raises ``TypeError`` for shape mismatches too, so a
+    ``TypeError`` from Keras 3 on JAX says nothing about the kind: either is accepted."""
+    if isinstance(reference_error, ValueError):
+        return (ValueError,)
+    if type(reference_error).__name__ == "InvalidArgumentError":
+        return (ValueError,)
+    if isinstance(reference_error, TypeError) and not op_name.startswith("dotsum.ops."):
+        return (TypeError,)
+    return (ValueError, TypeError)
+
+
+def assert_matches_reference(op: Callable[..., Any], *args: Any, **params: Any) -> bool:
     """Assert that ``op(*args, **params)`` equals the reference framework's same call: the same
     shape, dtype (TensorFlow's result dtype canonicalised as JAX would, for the ``dotsum.tf`` and
     ``dotsum.keras`` ops) and values (``chex.assert_trees_all_close``, tolerances by dtype). If
-    the reference raises, ``op`` must raise ``ValueError`` or ``TypeError``. A failure shows the
-    dotsum plan of the call.
+    the reference raises, ``op`` must raise ``ValueError`` or ``TypeError``, of the kind
+    :func:`expected_error` gives. A failure shows the dotsum plan of the call.
 
     ``args`` are the op's positional arguments as you would pass them (arrays, and for einsum the
-    equation first); ``params`` its keyword arguments.
+    equation first); ``params`` its keyword arguments. Returns ``True`` if values were compared,
+    ``False`` if both rejected the call (so a suite can count how often it compares values).
     """
     name = _qualified_name(op)
     reference = REFERENCES.get(name)
@@ -184,10 +201,16 @@ def assert_matches_reference(op: Callable[..., Any], *args: Any, **params: Any) 
     except (ImportError, RuntimeError):
         raise
     except Exception as reference_error:  # noqa: BLE001 - references raise anything
+        kinds = expected_error(name, reference_error)
         try:
             op(*args, **params)
-        except (ValueError, TypeError):
-            return
+        except kinds:
+            return False
+        except (ValueError, TypeError) as e:
+            raise AssertionError(
+                f"{name}: the reference rejects this call with {reference_error!r}, so dotsum "
+                f"must raise {' or '.join(k.__name__ for k in kinds)}; it raised {e!r}\n"
+                f"{_plan_text(op, args, params)}") from None
         raise AssertionError(f"{name}: the reference rejects this call ({reference_error!r}) "
                              f"but dotsum returned a result\n{_plan_text(op, args, params)}"
                              ) from None
@@ -205,6 +228,7 @@ def assert_matches_reference(op: Callable[..., Any], *args: Any, **params: Any) 
     except AssertionError as e:
         raise AssertionError(f"{name} differs from its reference: {e}\n"
                              f"{_plan_text(op, args, params)}") from None
+    return True
 
 
 def _plan_text(op: Any, args: tuple, params: dict) -> str:
