@@ -143,6 +143,12 @@ def test_operands_swapped_when_output_wants_y_first():
     assert (step.lhs, step.rhs) == (1, 0) and lowering.transpose is None
     x, y = _inputs((3, 4), (4, 5))
     np.testing.assert_allclose(np.asarray(dotsum._lower.run(plan, x, y)), (x @ y).T, rtol=1e-5)
+    # a tie on copies (XLA would fold the transpose of x·y into the GEMM here) still swaps:
+    # the program has no transpose at all
+    for plan in (dtf.matvec.plan((2, 3), (5, 3)), ops.einsum.plan("bik,bjk->bji", (4, 2, 3),
+                                                                   (4, 5, 3))):
+        (step,) = plan.lowering.contractions
+        assert (step.lhs, step.rhs) == (1, 0) and plan.lowering.transpose is None, plan
 
 
 def test_eager_calls_reuse_one_compiled_executor():

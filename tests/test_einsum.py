@@ -268,6 +268,14 @@ def test_explicit_and_left_to_right_paths():
     np.testing.assert_allclose(np.asarray(ops.einsum("ij,jk,kl->il", *x, optimize=[(1, 2),
                                                                                   (0, 1)])),
                                x[0] @ x[1] @ x[2], rtol=1e-5)
+    # numpy.einsum_path's path starts with an "einsum_path" marker: skipped, as numpy.einsum
+    # does (jnp.einsum and Keras 3 fail on it with a TypeError; docs/design.md)
+    path, _ = np.einsum_path("ij,jk,kl->il", *x, optimize="optimal")
+    assert path[0] == "einsum_path"
+    assert ops.einsum.plan("ij,jk,kl->il", *shapes, optimize=path).path == tuple(
+        tuple(step) for step in path[1:])
+    np.testing.assert_allclose(np.asarray(ops.einsum("ij,jk,kl->il", *x, optimize=path)),
+                               np.einsum("ij,jk,kl->il", *x, optimize=path), rtol=1e-5)
 
 
 def test_outer_product_keeps_dot_generals_preferred_element_type_rules():

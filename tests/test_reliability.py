@@ -75,8 +75,8 @@ def test_threads_get_serial_results_even_while_caches_are_cleared():
 
 def test_caches_stay_bounded_under_many_shapes(monkeypatch):
     """Each op keeps at most CALL_CACHE_SIZE calls and PLAN_CACHE_SIZE plans (4096 each by
-    default), and executors are an LRU of EXECUTOR_CACHE_SIZE: here scaled down so that a few
-    hundred distinct plans, and a few dozen compiled calls, overflow them."""
+    default): here scaled down so that a few hundred distinct plans, and a few dozen compiled
+    calls, overflow them."""
     op = K._BATCH_DOT
     for cache in (op._calls, op._plans):
         monkeypatch.setattr(cache, "maxsize", 64)
@@ -90,7 +90,7 @@ def test_caches_stay_bounded_under_many_shapes(monkeypatch):
     # an evicted call is planned and dispatched again, correctly
     np.testing.assert_array_equal(np.asarray(K.batch_dot(jnp.ones((2, 1)), jnp.ones((2, 1)))),
                                   [[1.0], [1.0]])
-    assert dotsum._lower.executor.cache_info().maxsize == dotsum._lower.EXECUTOR_CACHE_SIZE
+    # the executor LRU is overflowed for real in test_exactness.py
 
 
 def test_results_are_deterministic():

@@ -136,11 +136,11 @@ MUTANTS: list[tuple[str, str, str, str]] = [
      "the implicit output keeps repeated labels"),
     ("_einsum.py",
      'path = [step for step in optimize if not (isinstance(step, str) and step == "einsum_path")]',
-     "path = list(optimize)", "jnp.einsum_path's 'einsum_path' marker is not skipped"),
+     "path = list(optimize)", "numpy.einsum_path's 'einsum_path' marker is not skipped"),
     ("_einsum.py", "spare = iter(c for c in LETTERS if c not in used)", "spare = iter(LETTERS)",
      "ellipsis axes may take a letter the user used"),
-    ("_einsum.py", "if known == 1 or size == 0:", "if known == 1:",
-     "a 0 size facing a broadcast 1 keeps size 1"),
+    ("_einsum.py", "if known == 1:  # a broadcast 1 takes the other size (0 included)",
+     "if False:", "a broadcast size-1 label keeps size 1"),
     ("_einsum.py", "    if optimize is False:\n        return ((0, 1),) * (n - 1)",
      "    if optimize is False:\n        return None",
      "optimize=False records no path in the plan"),
@@ -158,6 +158,14 @@ MUTANTS: list[tuple[str, str, str, str]] = [
      "the fallback lettering runs backwards"),
 ]
 
-EQUIVALENT: dict[str, str] = {
-    # description -> why no test can tell (filled in from the run's survivors, each checked)
+EQUIVALENT: dict[str, str] = {  # description -> why no test can tell (each checked by hand)
+    "a cross-kind preferred type counts as a widening":
+        "XLA's dot_general converts both operands to a preferred type of another kind before "
+        "it multiplies, so casting first (int8 -> float16, int16 -> float32, bool -> int8, "
+        "float32 -> complex64, compared bit for bit on XLA:CPU) gives the same values; a "
+        "cross-kind type passes the promotion test only where dot_general raises nothing",
+    "a frozen list can equal a raw tuple (the old tag)":
+        "every key part that is not an atom now goes through freeze, raw tuples included, so a "
+        "raw ('seq', ...) tuple freezes one level deeper than a list and cannot equal it (the "
+        "old collision needed a raw tuple in the key); the private tag is defence in depth",
 }

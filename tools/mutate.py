@@ -11,6 +11,7 @@ Run from the repository root, with the test extra installed::
 
     .venv/bin/python tools/mutate.py                 # all mutants (~30-45 min on 2 cores)
     .venv/bin/python tools/mutate.py --only _lower   # mutants of modules matching a substring
+    .venv/bin/python tools/mutate.py --mutant folded # mutants whose description matches
     .venv/bin/python tools/mutate.py --check         # only verify each mutant applies once
     .venv/bin/python tools/mutate.py --json out.json
 
@@ -78,11 +79,12 @@ def imported_from(tree: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default="", help="run mutants of modules containing this")
+    parser.add_argument("--mutant", default="", help="run mutants whose description has this")
     parser.add_argument("--check", action="store_true", help="only check the mutants apply")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per mutant")
     args = parser.parse_args(argv)
-    chosen = [m for m in MUTANTS if args.only in m[0]]
+    chosen = [m for m in MUTANTS if args.only in m[0] and args.mutant in m[3]]
     with tempfile.TemporaryDirectory() as scratch:
         for module, original, mutated, _ in chosen:  # each applies to a fresh copy, once
             tree = Path(scratch) / "check"

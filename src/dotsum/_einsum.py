@@ -98,7 +98,7 @@ def parse(op: str, subscripts: Any, shapes: Sequence[tuple[int, ...]], flavour: 
             if size != known and not broadcasts:
                 _size_error(op, label, (*first[label], known), (i, axis, size), subscripts,
                             shape_map)
-            if known == 1 or size == 0:
+            if known == 1:  # a broadcast 1 takes the other size (0 included)
                 sizes[label], first[label] = size, (i, axis)
     # -- output ------------------------------------------------------------------------------
     counts: dict[Hashable, int] = {}
