@@ -79,12 +79,14 @@ def imported_from(tree: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default="", help="run mutants of modules containing this")
-    parser.add_argument("--mutant", default="", help="run mutants whose description has this")
+    parser.add_argument("--mutant", action="append", default=[],
+                        help="run mutants whose description has this (repeatable)")
     parser.add_argument("--check", action="store_true", help="only check the mutants apply")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per mutant")
     args = parser.parse_args(argv)
-    chosen = [m for m in MUTANTS if args.only in m[0] and args.mutant in m[3]]
+    chosen = [m for m in MUTANTS if args.only in m[0]
+              and (not args.mutant or any(text in m[3] for text in args.mutant))]
     with tempfile.TemporaryDirectory() as scratch:
         for module, original, mutated, _ in chosen:  # each applies to a fresh copy, once
             tree = Path(scratch) / "check"
