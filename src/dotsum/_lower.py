@@ -31,6 +31,7 @@ import numpy as np
 from jax import lax
 
 from dotsum._errors import fail
+from dotsum._inspect import register, scope
 
 if TYPE_CHECKING:
     from dotsum._plan import Plan
@@ -366,7 +367,8 @@ def run(plan: Plan, *arrays: jax.Array) -> jax.Array:
 
 def _run(plan: Plan, *arrays: jax.Array) -> jax.Array:
     low = plan.lowering
-    with jax.named_scope(f"{plan.op}[{plan.subscripts}]"):
+    register(plan)  # so that dotsum.inspect can name the plan behind these operations
+    with jax.named_scope(scope(plan)):
         dtype, preferred = plan.result_dtypes(arrays)
         if plan.epsilon is not None and not jnp.issubdtype(dtype, jnp.inexact):
             fail(plan.op, "normalize=True needs floating-point or complex operands; got "

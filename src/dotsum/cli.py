@@ -6,8 +6,12 @@
     dotsum explain tf.matmul 8,2,3 8,4,3 --transpose-b --hlo
     dotsum explain ops.einsum 'bqhd,bkhd->bhqk' 2,16,8,64 2,16,8,64 --time
     dotsum explain keras.batch_dot 8,6,4 8,4,2 --mesh data=4,model=2 --shard a=data,k=model
+    dotsum inspect mymodel:forward --args 'f32[8,128,512]' 'f32[512,512]' [--grad]
 
 A shape is comma-separated sizes (``2,3,4``); ``()`` or an empty string is a 0-D operand.
+``inspect`` takes a function importable from the current directory (``module:function``) and
+one ``DTYPE[SHAPE]`` per positional argument (``f32[8,128]``, ``bf16[]``; dtypes as NumPy spells
+them or abbreviated: f16 bf16 f32 f64 i8 i16 i32 i64 u8 u16 u32 u64 c64 c128 bool).
 Bad input prints one line saying what was wrong and exits with status 2.
 """
 
@@ -98,7 +102,59 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--jaxpr", action="store_true", help="print the traced jaxpr")
     explain.add_argument("--hlo", action="store_true", help="print the optimized HLO")
     explain.add_argument("--time", action="store_true", help="compile, run and time it")
+    inspect = sub.add_parser("inspect", help="every contraction a JAX function runs")
+    inspect.add_argument("function", help="module:function, importable from the current "
+                                          "directory")
+    inspect.add_argument("--args", nargs="*", default=[], metavar="DTYPE[SHAPE]",
+                         help="one abstract array per positional argument, e.g. f32[8,128]")
+    inspect.add_argument("--grad", action="store_true",
+                         help="inspect the gradient of the sum of its output instead")
+    inspect.add_argument("--plot", metavar="PNG", help="also draw the FLOP shares (matplotlib)")
     return parser
+
+
+_ABBREVIATIONS = {"f16": "float16", "bf16": "bfloat16", "f32": "float32", "f64": "float64",
+                  "c64": "complex64", "c128": "complex128", **{
+                      f"{k}{n}": f"{name}{n}" for k, name in (("i", "int"), ("u", "uint"))
+                      for n in (8, 16, 32, 64)}}
+
+
+def parse_abstract(text: str):
+    """``'f32[8,128]'`` -> ``jax.ShapeDtypeStruct((8, 128), float32)``."""
+    import jax
+
+    name, bracket, rest = text.strip().partition("[")
+    if not bracket or not rest.endswith("]"):
+        raise UsageError(f"malformed --args {text!r}: expected DTYPE[SHAPE], e.g. f32[8,128]")
+    dtype = _dtype(_ABBREVIATIONS.get(name.strip(), name.strip()))
+    return jax.ShapeDtypeStruct(parse_shape(rest[:-1]), dtype)
+
+
+def _inspect(args: argparse.Namespace) -> str:
+    import importlib
+
+    import jax
+
+    from dotsum._inspect import inspect
+
+    module, sep, name = args.function.partition(":")
+    if not sep or not module or not name:
+        raise UsageError(f"malformed function {args.function!r}: expected module:function")
+    sys.path.insert(0, ".")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise UsageError(f"cannot import {args.function!r}: {e}") from None
+    finally:
+        sys.path.remove(".")
+    abstract = [parse_abstract(a) for a in args.args]
+    if args.grad:
+        target = fn
+        fn = jax.grad(lambda *a: target(*a).sum(), argnums=tuple(range(len(abstract))))
+    report = inspect(fn, *abstract)
+    if args.plot:
+        report.plot(args.plot)
+    return str(report)
 
 
 def _call_args(name: str, args: argparse.Namespace) -> tuple[list[Any], dict[str, Any]]:
@@ -234,6 +290,8 @@ def run(argv: Sequence[str] | None = None) -> str:
     if args.command == "list":
         width = max(map(len, OPS))
         return "\n".join(f"{name:<{width}}  {summary(fn)}" for name, (fn, _, _) in OPS.items())
+    if args.command == "inspect":
+        return _inspect(args)
     if args.op not in OPS:
         raise UsageError(f"unknown op {args.op!r}; one of: {', '.join(OPS)}")
     positional, keywords = _call_args(args.op, args)

@@ -1,0 +1,249 @@
+"""``dotsum.inspect``: every contraction a JAX function runs, as einsum strings.
+
+The function is traced, not run (``jax.make_jaxpr``); every ``dot_general`` in the jaxpr — from
+jnp, lax, ``@``, Flax, Equinox or dotsum — becomes a row, found also inside ``jit``,
+``custom_jvp``/``custom_vjp``, ``checkpoint``, ``scan`` (counted ``length`` times), ``while``
+(counted once: the trip count is unknown), ``cond``/``switch`` (each branch, marked) and
+``shard_map``; a gradient's own products are in its jaxpr like any other. Each row is lettered
+by dotsum's rule (``docs/design.md``), so ``x @ w`` of ``(8, 512)`` by ``(512, 64)`` reads
+``ak,kc->ac``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+import weakref
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import jax
+from jax.extend import core as jex
+
+from dotsum._lettering import letter
+from dotsum._plan import Plan
+
+# every plan traced so far, by the name scope its executor opens (``op[subscripts]``), so rows
+# from dotsum ops can name their plan; weak, so the plan caches alone decide what lives
+_PLANS: dict[str, weakref.WeakSet[Plan]] = {}
+
+
+def scope(plan: Plan) -> str:
+    """The name scope a plan's operations run under: ``keras.batch_dot[abk,ake->abe]``."""
+    return f"{plan.op}[{plan.subscripts}]"
+
+
+def register(plan: Plan) -> None:
+    """Remember ``plan`` (called while its executor traces)."""
+    _PLANS.setdefault(scope(plan), weakref.WeakSet()).add(plan)
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One contraction (or a group of identical ones) of an inspected function."""
+
+    subscripts: str  # lettered by dotsum's rule: batch, then lhs free, then rhs free
+    shapes: tuple[tuple[int, ...], tuple[int, ...]]
+    dtype: str  # the operands' dtype(s) -> the result's, e.g. "bfloat16->float32"
+    flops: int  # per execution: 2 per multiply-add (1 per multiply if nothing is summed)
+    count: int  # executions per call of the function (scan lengths multiplied in)
+    source: str  # "file.py:12 (function)", the user's line that produced it
+    op: str | None = None  # the dotsum op, if one produced it
+    plan: Plan | None = None  # ... and its plan, if it is still cached
+    notes: tuple[str, ...] = ()  # "while loop: trip count unknown, counted once", "cond ..."
+
+    @property
+    def total_flops(self) -> int:
+        return self.flops * self.count
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """What :func:`inspect` found: ``rows`` sorted by total FLOPs, largest first."""
+
+    rows: tuple[Row, ...]
+
+    @property
+    def total_flops(self) -> int:
+        """FLOPs of one call, every contraction and repetition counted (every branch of a
+        ``cond`` as if taken, a ``while`` body once)."""
+        return sum(r.total_flops for r in self.rows)
+
+    def share(self, row: Row) -> float:
+        return row.total_flops / self.total_flops if self.total_flops else 0.0
+
+    def __str__(self) -> str:
+        header = ("share", "flops", "count", "einsum", "shapes", "dtype", "source")
+        table = [header]
+        for r in self.rows:
+            source = r.source + (f" [{r.op}]" if r.op else "")
+            source += "".join(f" ({note})" for note in r.notes)
+            table.append((f"{self.share(r):.1%}", f"{r.total_flops:,}", str(r.count),
+                          r.subscripts, " x ".join(str(s) for s in r.shapes), r.dtype, source))
+        widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
+        lines = ["  ".join(cell.ljust(w) if i >= 3 else cell.rjust(w)
+                           for i, (cell, w) in enumerate(zip(line, widths))) + "  " + line[-1]
+                 for line in table]
+        lines.append(f"total {self.total_flops:,} flops in {sum(r.count for r in self.rows)} "
+                     f"contractions ({len(self.rows)} distinct)")
+        return "\n".join(line.rstrip() for line in lines)
+
+    def plot(self, path: str | os.PathLike, *, top: int = 20) -> None:
+        """A horizontal bar chart of the ``top`` rows' FLOP shares, saved to ``path``
+        (needs matplotlib: ``pip install 'dotsum[plot]'``)."""
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError as e:
+            raise ImportError("Report.plot needs matplotlib: pip install 'dotsum[plot]'") from e
+        rows = self.rows[:top]
+        fig, ax = plt.subplots(figsize=(8, 0.4 * len(rows) + 1.2))
+        labels = [f"{r.subscripts}  {' x '.join(map(str, r.shapes))}" for r in rows]
+        ax.barh(range(len(rows)), [100 * self.share(r) for r in rows])
+        ax.set_yticks(range(len(rows)), labels, fontsize=8, family="monospace")
+        ax.invert_yaxis()
+        ax.set_xlabel("share of FLOPs (%)")
+        ax.set_title(f"{self.total_flops:,} FLOPs per call")
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+
+def inspect(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
+    """Every contraction ``fn(*args, **kwargs)`` runs, traced without running it.
+
+    ``args`` and ``kwargs`` may be arrays, ``jax.ShapeDtypeStruct``\\ s or pytrees of them (a
+    Flax NNX module's state, say). Identical contractions from the same line are grouped.
+
+    >>> import jax, jax.numpy as jnp
+    >>> from dotsum import inspect
+    >>> x = jax.ShapeDtypeStruct((8, 512), jnp.float32)
+    >>> w = jax.ShapeDtypeStruct((512, 64), jnp.float32)
+    >>> report = inspect(lambda x, w: jnp.tanh(x @ w) @ w.T, x, w)
+    >>> [(r.subscripts, r.shapes, r.flops) for r in report.rows]
+    [('ak,kc->ac', ((8, 512), (512, 64)), 524288), ('ak,kc->ac', ((8, 64), (64, 512)), 524288)]
+    """
+    try:
+        closed = jax.make_jaxpr(fn)(*args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"dotsum.inspect: cannot trace {getattr(fn, '__name__', fn)!r} with "
+                        f"these arguments: {str(e).splitlines()[0]}") from None
+    found: list[Row] = []
+    _walk(closed.jaxpr, 1, (), found)
+    groups: dict[tuple, Row] = {}
+    for row in found:
+        key = dataclasses.replace(row, count=0)
+        known = groups.get(key)
+        groups[key] = row if known is None else dataclasses.replace(
+            known, count=known.count + row.count)
+    rows = sorted(groups.values(), key=lambda r: -r.total_flops)
+    return Report(tuple(rows))
+
+
+def _walk(jaxpr: jex.Jaxpr, count: int, notes: tuple[str, ...], found: list[Row]) -> None:
+    for eqn in jaxpr.eqns:
+        name = eqn.primitive.name
+        if name == "dot_general":
+            found.append(_row(eqn, count, notes))
+        elif name == "scan":
+            _walk(eqn.params["jaxpr"].jaxpr, count * eqn.params["length"], notes, found)
+        elif name == "while":
+            note = "while loop: trip count unknown, counted once"
+            for key in ("cond_jaxpr", "body_jaxpr"):
+                _walk(eqn.params[key].jaxpr, count, (*notes, note), found)
+        elif name == "cond":
+            branches = eqn.params["branches"]
+            for i, branch in enumerate(branches):
+                _walk(branch.jaxpr, count, (*notes, f"cond branch {i} of {len(branches)}"), found)
+        else:  # jit, custom_jvp/vjp, checkpoint, shard_map, ...: once per execution
+            for sub in jex.jaxprs_in_params(eqn.params):
+                _walk(sub, count, notes, found)
+
+
+def _row(eqn: Any, count: int, notes: tuple[str, ...]) -> Row:
+    lhs, rhs = (v.aval for v in eqn.invars)
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    subscripts = lettered(lhs.ndim, rhs.ndim, ((lc, rc), (lb, rb)))
+    sizes = [*lhs.shape, *(n for p, n in enumerate(rhs.shape) if p not in rc and p not in rb)]
+    flops = math.prod(sizes) * (2 if lc else 1)
+    dtypes = [str(lhs.dtype)] if lhs.dtype == rhs.dtype else [str(lhs.dtype), str(rhs.dtype)]
+    out = str(eqn.outvars[0].aval.dtype)
+    dtype = ",".join(dtypes) + ("" if out == dtypes[0] and len(dtypes) == 1 else f"->{out}")
+    name_stack = str(eqn.source_info.name_stack)
+    op, plan = _dotsum_origin(name_stack, flops)
+    if "transpose(" in name_stack:  # JAX's transpose rule wrote it: a gradient's product
+        notes = (*notes, "backward")
+    return Row(subscripts, (tuple(lhs.shape), tuple(rhs.shape)), dtype, flops, count,
+               _source(eqn), op, plan, notes)
+
+
+def lettered(lhs_rank: int, rhs_rank: int, dimension_numbers) -> str:
+    """The einsum string of a ``dot_general`` with these ranks and dimension numbers, lettered
+    by dotsum's rule; its output is ``dot_general``'s: batch, lhs free, rhs free.
+
+    >>> lettered(2, 2, (((1,), (0,)), ((), ())))
+    'ak,kc->ac'
+    >>> lettered(3, 3, (((2,), (1,)), ((0,), (0,))))
+    'abk,ake->abe'
+    """
+    (lc, rc), (lb, rb) = dimension_numbers
+
+    def ids(rank: int, contract: Sequence[int], batch: Sequence[int], side: str
+            ) -> tuple[Hashable, ...]:
+        return tuple(("b", batch.index(p)) if p in batch else ("k", contract.index(p))
+                     if p in contract else (side, p) for p in range(rank))
+
+    x, y = ids(lhs_rank, lc, lb, "x"), ids(rhs_rank, rc, rb, "y")
+    out = tuple(("b", i) for i in range(len(lb))) + tuple(
+        i for i in x if i[0] == "x") + tuple(i for i in y if i[0] == "y")
+    (xl, yl), ol = letter([x, y], out)
+    return f"{xl},{yl}->{ol}"
+
+
+def _dotsum_origin(name_stack: str, flops: int) -> tuple[str | None, Plan | None]:
+    """The dotsum op (and plan) whose scope ``name_stack`` is under, if any: a scope some
+    plan's executor opened (a user's own ``named_scope`` that looks alike is not one)."""
+    for match in _SCOPE.finditer(name_stack):
+        key = f"{match.group(1)}[{match.group(2)}]"
+        if key in _PLANS:
+            plans = list(_PLANS[key])
+            best = [p for p in plans if p.flops == flops] or plans
+            return match.group(1), (best[0] if best else None)
+    return None, None
+
+
+_SCOPE = re.compile(r"([A-Za-z_][\w.]*(?:\[legacy\])?)\[([A-Za-z,.>-]*)\]")
+
+
+def _source(eqn: Any) -> str:
+    """``path:line (function)`` of the innermost frame in the user's code: not JAX, not
+    dotsum, and not an installed package (Flax's ``Linear`` shows the line that called it)."""
+    try:
+        from jax._src import source_info_util
+    except ImportError:  # a JAX that moved it
+        return "?"
+    frames = [f for f in source_info_util.user_frames(eqn.source_info.traceback)
+              if not f.file_name.startswith(_PACKAGE)]
+    own = [f for f in frames if not _installed(f.file_name)]
+    frame = (own or frames or [None])[0]
+    if frame is None:
+        return "?"
+    path = frame.file_name
+    try:
+        relative = os.path.relpath(path)
+        path = relative if not relative.startswith("..") else path
+    except ValueError:  # another drive
+        pass
+    return f"{path}:{frame.start_line} ({frame.function_name.rpartition('.')[2]})"
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _installed(path: str) -> bool:
+    parts = path.replace("\\", "/").split("/")
+    return "site-packages" in parts or "dist-packages" in parts

@@ -1,0 +1,278 @@
+"""dotsum.inspect: every contraction of a JAX function, with FLOPs counted by hand.
+
+Each construct the issue names — scan counts, remat, cond branches, while loops, grad, nested
+jit, custom_vjp, shard_map, dotsum ops named — has a test with its exact total; every row's
+einsum string, run with NumPy on random operands, equals ``lax.dot_general`` with the jaxpr's
+dimension numbers; totals equal XLA's cost analysis for functions made only of matrix products.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from jax import lax
+
+import dotsum
+from dotsum import cli, ops
+from dotsum import keras as K
+from dotsum._inspect import lettered
+
+F32 = jnp.float32
+
+
+def spec(*shape, dtype=F32):
+    return jax.ShapeDtypeStruct(shape, dtype)
+
+
+def mm(m, k, n):
+    """FLOPs of an (m, k) @ (k, n) product."""
+    return 2 * m * k * n
+
+
+def rows(report):
+    return [(r.subscripts, r.shapes, r.count, r.notes) for r in report.rows]
+
+
+def test_a_matrix_product_is_one_row():
+    report = dotsum.inspect(lambda x, w: x @ w, spec(8, 512), spec(512, 64))
+    (row,) = report.rows
+    assert (row.subscripts, row.shapes, row.dtype, row.flops, row.count) == (
+        "ak,kc->ac", ((8, 512), (512, 64)), "float32", mm(8, 512, 64), 1)
+    assert row.source.endswith("<lambda>)") and "test_inspect.py:" in row.source
+    assert row.op is None and row.plan is None and report.total_flops == mm(8, 512, 64)
+
+
+def test_scan_multiplies_by_its_length_and_remat_counts_once():
+    def f(x, w):
+        def body(c, _):
+            return jnp.tanh(c @ w), None
+        y, _ = lax.scan(body, x, None, length=5)
+        return jax.checkpoint(lambda a: a @ w)(y)
+
+    report = dotsum.inspect(f, spec(4, 8), spec(8, 8))
+    assert sorted(r.count for r in report.rows) == [1, 5]
+    assert report.total_flops == 6 * mm(4, 8, 8)
+
+
+def test_nested_scans_multiply():
+    def f(x, w):
+        def inner(c, _):
+            return c @ w, None
+
+        def outer(c, _):
+            return lax.scan(inner, c, None, length=3)[0], None
+        return lax.scan(outer, x, None, length=4)[0]
+
+    (row,) = dotsum.inspect(f, spec(2, 8), spec(8, 8)).rows
+    assert row.count == 12 and row.total_flops == 12 * mm(2, 8, 8)
+
+
+def test_cond_branches_and_while_loops_are_marked():
+    def f(x, w, v):
+        y = lax.cond(x.sum() > 0, lambda a: a @ w, lambda a: (a @ w) @ v, x)
+        z = lax.switch(1, [lambda a: a @ v, lambda a: a, lambda a: a @ v @ v], y)
+        return lax.while_loop(lambda c: c[1] < 3, lambda c: (c[0] @ v, c[1] + 1), (z, 0))[0]
+
+    report = dotsum.inspect(f, spec(2, 4), spec(4, 6), spec(6, 6))
+    notes = sorted(r.notes for r in report.rows for _ in range(r.count))
+    # lax.cond's branch 0 is its false branch (two products), branch 1 its true one (one)
+    assert notes == sorted([("cond branch 0 of 2",)] * 2 + [("cond branch 1 of 2",)]
+                           + [("cond branch 0 of 3",)] + [("cond branch 2 of 3",)] * 2
+                           + [("while loop: trip count unknown, counted once",)])
+    assert report.total_flops == mm(2, 4, 6) * 2 + mm(2, 6, 6) * 5
+
+
+def test_nested_jit_custom_vjp_and_dotsum_ops_are_found_and_named():
+    @jax.custom_vjp
+    def product(x, w):
+        return x @ w
+
+    product.defvjp(lambda x, w: (x @ w, (x, w)), lambda r, g: (g @ r[1].T, r[0].T @ g))
+
+    @jax.jit
+    def inner(x, w):
+        return K.batch_dot(x[None], w[None])[0]
+
+    def f(x, w):
+        return ops.einsum("ij,jk->ik", product(inner(x, w), w), w)
+
+    report = dotsum.inspect(f, spec(3, 4), spec(4, 4))
+    assert report.total_flops == 3 * mm(3, 4, 4)
+    by_op = {r.op: r for r in report.rows}
+    assert set(by_op) == {None, "keras.batch_dot", "ops.einsum"}
+    assert by_op["ops.einsum"].plan == ops.einsum.plan("ij,jk->ik", (3, 4), (4, 4))
+    assert by_op["keras.batch_dot"].plan == K.batch_dot.plan((1, 3, 4), (1, 4, 4))
+
+
+def test_grad_shows_the_backward_products():
+    """d/dx and d/dw of sum(x @ w): the forward product and two backward ones, each 2mkn."""
+    report = dotsum.inspect(jax.grad(lambda x, w: (x @ w).sum(), argnums=(0, 1)),
+                            spec(8, 16), spec(16, 32))
+    assert len(report.rows) == 3 and report.total_flops == 3 * mm(8, 16, 32)
+    assert sorted(r.notes for r in report.rows) == [(), ("backward",), ("backward",)]
+    assert {r.subscripts for r in report.rows} == {"ak,kc->ac", "kb,kc->bc", "ak,bk->ab"}
+
+
+def test_grad_of_a_dotsum_op_names_the_op_on_its_backward_products():
+    report = dotsum.inspect(jax.grad(lambda x, y: ops.einsum("bij,bjk->bik", x, y).sum()),
+                            spec(2, 3, 4), spec(2, 4, 5))
+    assert [(r.op, r.notes) for r in report.rows] == [("ops.einsum", ()),
+                                                       ("ops.einsum", ("backward",))]
+
+
+def test_shard_map_bodies_are_read():
+    from jax.sharding import PartitionSpec as P
+
+    mesh = jax.make_mesh((1,), ("d",), devices=jax.devices()[:1])
+    f = jax.shard_map(lambda x, w: x @ w, mesh=mesh, in_specs=(P(), P()), out_specs=P())
+    (row,) = dotsum.inspect(f, spec(4, 8), spec(8, 2)).rows
+    assert row.shapes == ((4, 8), (8, 2)) and row.flops == mm(4, 8, 2)
+
+
+def test_identical_contractions_are_grouped_and_sorted_by_flops():
+    def f(x, w, v):
+        for _ in range(3):
+            x = x @ w  # one line, three times
+        return x @ v
+
+    report = dotsum.inspect(f, spec(2, 8), spec(8, 8), spec(8, 64))
+    assert [(r.count, r.total_flops) for r in report.rows] == [(1, mm(2, 8, 64)),
+                                                               (3, 3 * mm(2, 8, 8))]
+    text = str(report)
+    assert text.splitlines()[0].split() == ["share", "flops", "count", "einsum", "shapes",
+                                            "dtype", "source"]
+    assert "72.7%" in text and "27.3%" in text  # 2048 and 3 x 256 FLOPs
+    assert text.splitlines()[-1] == (f"total {report.total_flops:,} flops in 4 contractions "
+                                     "(2 distinct)")
+
+
+def test_pytrees_and_keyword_arguments():
+    params = {"w": spec(8, 8), "b": [spec(8, 4)]}
+    report = dotsum.inspect(lambda p, x, *, scale: (x @ p["w"]) @ p["b"][0] * scale,
+                            params, spec(2, 8), scale=2.0)
+    assert report.total_flops == mm(2, 8, 8) + mm(2, 8, 4)
+
+
+@pytest.mark.parametrize("fn, shapes", [
+    (lambda x, w: x @ w, [(64, 32), (32, 16)]),
+    (lambda x, w: jnp.einsum("bij,bjk->bik", x, w), [(4, 8, 16), (4, 16, 8)]),
+    (lambda x, w, v: jnp.tanh(x @ w) @ v, [(16, 32), (32, 8), (8, 4)]),
+    (lambda x, w: K.batch_dot(x, w), [(4, 8, 16), (4, 16, 8)]),
+    (lambda x, w: ops.einsum("bqd,bkd->bqk", x, w), [(2, 8, 16), (2, 4, 16)]),
+])
+def test_total_flops_equal_xlas_cost_analysis(fn, shapes):
+    args = [spec(*s) for s in shapes]
+    cost = jax.jit(fn).lower(*args).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    assert dotsum.inspect(fn, *args).total_flops == cost["flops"]
+
+
+@st.composite
+def dot_generals(draw):
+    """Random dot_general dimension numbers over ranks up to 4."""
+    nb, nc = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    lf, rf = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    sizes = st.integers(1, 3)
+    batch = [draw(sizes) for _ in range(nb)]
+    contract = [draw(sizes) for _ in range(nc)]
+    lhs_axes = draw(st.permutations([("b", i) for i in range(nb)] + [("k", i) for i in range(nc)]
+                                    + [("x", i) for i in range(lf)]))
+    rhs_axes = draw(st.permutations([("b", i) for i in range(nb)] + [("k", i) for i in range(nc)]
+                                    + [("y", i) for i in range(rf)]))
+    free = {a: draw(sizes) for a in itertools.chain(lhs_axes, rhs_axes) if a[0] in "xy"}
+    size = {**{("b", i): n for i, n in enumerate(batch)},
+            **{("k", i): n for i, n in enumerate(contract)}, **free}
+    dims = ((tuple(lhs_axes.index(("k", i)) for i in range(nc)),
+             tuple(rhs_axes.index(("k", i)) for i in range(nc))),
+            (tuple(lhs_axes.index(("b", i)) for i in range(nb)),
+             tuple(rhs_axes.index(("b", i)) for i in range(nb))))
+    return (tuple(size[a] for a in lhs_axes), tuple(size[a] for a in rhs_axes), dims)
+
+
+@given(case=dot_generals())
+def test_each_rows_einsum_is_its_dot_general(case):
+    lhs_shape, rhs_shape, dims = case
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(lhs_shape).astype(np.float32)
+    y = rng.standard_normal(rhs_shape).astype(np.float32)
+    (row,) = dotsum.inspect(lambda a, b: lax.dot_general(a, b, dims), x, y).rows
+    assert row.subscripts == lettered(len(lhs_shape), len(rhs_shape), dims)
+    np.testing.assert_allclose(np.einsum(row.subscripts, x, y),
+                               np.asarray(lax.dot_general(x, y, dims)), rtol=1e-5, atol=1e-5)
+    assert row.flops == np.prod([*lhs_shape, *[n for p, n in enumerate(rhs_shape)
+                                               if p not in dims[0][1] + dims[1][1]]]) * (
+        2 if dims[0][0] else 1)
+
+
+def test_mixed_dtypes_and_preferred_types_are_shown():
+    report = dotsum.inspect(lambda x, w: lax.dot_general(
+        x, w, (((1,), (0,)), ((), ())), preferred_element_type=F32),
+        spec(2, 4, dtype=jnp.bfloat16), spec(4, 3, dtype=jnp.bfloat16))
+    assert report.rows[0].dtype == "bfloat16->float32"
+
+
+def test_an_untraceable_call_is_a_clear_error():
+    with pytest.raises(TypeError, match=r"^dotsum\.inspect: cannot trace '<lambda>'"):
+        dotsum.inspect(lambda x, w: x @ w, spec(2, 3), spec(4, 5))
+
+
+def test_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    report = dotsum.inspect(lambda x, w: (x @ w) @ w.T, spec(8, 16), spec(16, 4))
+    report.plot(tmp_path / "shares.png")
+    assert (tmp_path / "shares.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli(tmp_path, monkeypatch, capsys):
+    (tmp_path / "model_under_test.py").write_text(
+        "import jax.numpy as jnp\n\ndef forward(x, w):\n    return jnp.tanh(x @ w) @ w.T\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["inspect", "model_under_test:forward", "--args", "f32[8,128]",
+                     "bf16[128,64]"]) == 0
+    out = capsys.readouterr().out
+    assert "ak,kc->ac  (8, 128) x (128, 64)" in out and "model_under_test.py:4 (forward)" in out
+    assert cli.main(["inspect", "model_under_test:forward", "--args", "f32[8,128]",
+                     "f32[128,64]", "--grad"]) == 0
+    assert capsys.readouterr().out.count("(backward)") == 4
+    for argv, message in [
+        (["inspect", "model_under_test"], "malformed function 'model_under_test'"),
+        (["inspect", "model_under_test:nope"], "cannot import 'model_under_test:nope'"),
+        (["inspect", "model_under_test:forward", "--args", "f32(8)"], "malformed --args"),
+        (["inspect", "model_under_test:forward", "--args", "f32[8,3]", "f32[4,5]"],
+         "dotsum.inspect: cannot trace 'forward'"),
+    ]:
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("dotsum: error: ") and message in err and err.count("\n") == 1
+
+
+README_START = "<!-- examples/inspect_transformer.py --quick: tests/test_inspect.py keeps it -->"
+
+
+def test_readme_shows_the_examples_output():
+    """The README's model table is the example's output, regenerated here: it cannot drift.
+    ``DOTSUM_UPDATE_README=1`` rewrites it after a deliberate change."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("equinox")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "examples/inspect_transformer.py", "--quick"],
+                          cwd=root, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    assert done.returncode == 0, done.stderr
+    block = f"{README_START}\n```text\n{done.stdout.strip()}\n```"
+    readme = (root / "README.md").read_text()
+    start = readme.index(README_START)
+    end = readme.index("```\n", readme.index("```text", start) + 7) + 3
+    if os.environ.get("DOTSUM_UPDATE_README"):
+        (root / "README.md").write_text(readme[:start] + block + readme[end:])
+    assert readme[start:end] == block
