@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 from references import np_batch_dot, np_legacy_batch_dot, np_tf_matmul
@@ -263,6 +263,9 @@ def gemm_einsums(draw):
 @cpu_only
 @settings(deadline=None)
 @given(spec=gemm_einsums())
+# where XLA folds the result transpose into the GEMM after an operand copy (rare in the draw)
+@example(spec="cdea,cbda->ceb")
+@example(spec="eag,eac->gc")
 def test_gemm_layout_copies_are_predicted_exactly(spec):
     """The plan's ``lowering.moves`` is what XLA:CPU copies, and no more than jnp.einsum does."""
     shapes = [tuple(SIZES[c] for c in part) for part in spec.split("->")[0].split(",")]
