@@ -245,6 +245,18 @@ def test_output_type_verdict_sees_the_x64_flag():
             dtf.matmul(jnp.asarray(a), jnp.asarray(a), output_type=jnp.int32)
 
 
+def test_output_type_verdict_sees_the_promotion_mode():
+    """int8 by uint8 promotes in the standard mode (output_type=int32 is accepted) and does not
+    in the strict one, whichever was asked first."""
+    a, b = jnp.ones((2, 2), jnp.int8), jnp.ones((2, 2), jnp.uint8)
+    for _ in range(2):
+        assert dtf.matmul(a, b, output_type=jnp.int32).dtype == jnp.int32
+        with jax.numpy_dtype_promotion("strict"):
+            with pytest.raises(TypeError, match=r"^tf\.matmul: the operands' dtypes do not "
+                                                r"promote: .* \(a\.shape=\(2, 2\), b\.shape="):
+                dtf.matmul(a, b, output_type=jnp.int32)
+
+
 HISTORY = """
 import jax.numpy as jnp
 from dotsum import tf as dtf, ops

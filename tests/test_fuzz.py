@@ -64,12 +64,6 @@ def operand(shape, dtype, kind, seed):
     return array
 
 
-def axis_value(rank):
-    """An axis argument as a user might write it: an int, a NumPy int, in or out of range."""
-    base = st.integers(-rank - 1, rank) if rank else st.integers(-1, 1)
-    return st.one_of(base, base.map(np.int64))
-
-
 def valid(draw):
     """Whether this example is built valid (most are) or left to chance (error parity)."""
     return draw(st.floats(0, 1)) < VALID

@@ -110,6 +110,24 @@ def test_nested_jit_custom_vjp_and_dotsum_ops_are_found_and_named():
     assert by_op["keras.batch_dot"].plan == K.batch_dot.plan((1, 3, 4), (1, 4, 4))
 
 
+def test_one_op_at_several_sizes_names_each_plan():
+    """Two plans share a name scope (same op, same subscripts): each row names its own, found
+    by its operand shapes, also on 3-operand paths whose steps share shapes with other plans."""
+    def f(x, w, v):
+        small = ops.einsum("ij,jk->ik", x, w)
+        big = ops.einsum("ij,jk->ik", small, v)
+        return ops.einsum("ij,jk,kl->il", big, v.T, v) + ops.einsum("ij,jk,kl->il", x, w, v)
+
+    shapes = [(2, 3), (3, 4), (4, 8)]
+    report = dotsum.inspect(f, *(spec(*s) for s in shapes))
+    two = {r.shapes: r.plan for r in report.rows if r.plan is not None and not r.plan.path}
+    assert two == {((2, 3), (3, 4)): ops.einsum.plan("ij,jk->ik", (2, 3), (3, 4)),
+                   ((2, 4), (4, 8)): ops.einsum.plan("ij,jk->ik", (2, 4), (4, 8))}
+    three = {r.plan for r in report.rows if r.plan is not None and r.plan.path}
+    assert three == {ops.einsum.plan("ij,jk,kl->il", (2, 8), (8, 4), (4, 8)),
+                     ops.einsum.plan("ij,jk,kl->il", (2, 3), (3, 4), (4, 8))}
+
+
 def test_grad_shows_the_backward_products():
     """d/dx and d/dw of sum(x @ w): the forward product and two backward ones, each 2mkn."""
     report = dotsum.inspect(jax.grad(lambda x, w: (x @ w).sum(), argnums=(0, 1)),
@@ -124,6 +142,9 @@ def test_grad_of_a_dotsum_op_names_the_op_on_its_backward_products():
                             spec(2, 3, 4), spec(2, 4, 5))
     assert [(r.op, r.notes) for r in report.rows] == [("ops.einsum", ()),
                                                        ("ops.einsum", ("backward",))]
+    # the forward product is a step of the plan; the backward one is JAX's, of no plan
+    assert [r.plan for r in report.rows] == [ops.einsum.plan("bij,bjk->bik", (2, 3, 4),
+                                                             (2, 4, 5)), None]
 
 
 def test_shard_map_bodies_are_read():
@@ -232,6 +253,7 @@ def test_plot(tmp_path):
 def test_cli(tmp_path, monkeypatch, capsys):
     (tmp_path / "model_under_test.py").write_text(
         "import jax.numpy as jnp\n\ndef forward(x, w):\n    return jnp.tanh(x @ w) @ w.T\n")
+    (tmp_path / "broken_module.py").write_text("def f(:\n")
     monkeypatch.chdir(tmp_path)
     assert cli.main(["inspect", "model_under_test:forward", "--args", "f32[8,128]",
                      "bf16[128,64]"]) == 0
@@ -243,6 +265,7 @@ def test_cli(tmp_path, monkeypatch, capsys):
     for argv, message in [
         (["inspect", "model_under_test"], "malformed function 'model_under_test'"),
         (["inspect", "model_under_test:nope"], "cannot import 'model_under_test:nope'"),
+        (["inspect", "broken_module:f"], "cannot import 'broken_module:f': SyntaxError"),
         (["inspect", "model_under_test:forward", "--args", "f32(8)"], "malformed --args"),
         (["inspect", "model_under_test:forward", "--args", "f32[8,3]", "f32[4,5]"],
          "dotsum.inspect: cannot trace 'forward'"),

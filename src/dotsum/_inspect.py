@@ -51,7 +51,7 @@ class Row:
     count: int  # executions per call of the function (scan lengths multiplied in)
     source: str  # "file.py:12 (function)", the user's line that produced it
     op: str | None = None  # the dotsum op, if one produced it
-    plan: Plan | None = None  # ... and its plan, if it is still cached
+    plan: Plan | None = None  # ... and its plan, where one step of it has these shapes
     notes: tuple[str, ...] = ()  # "while loop: trip count unknown, counted once", "cond ..."
 
     @property
@@ -174,7 +174,7 @@ def _row(eqn: Any, count: int, notes: tuple[str, ...]) -> Row:
     out = str(eqn.outvars[0].aval.dtype)
     dtype = ",".join(dtypes) + ("" if out == dtypes[0] and len(dtypes) == 1 else f"->{out}")
     name_stack = str(eqn.source_info.name_stack)
-    op, plan = _dotsum_origin(name_stack, flops)
+    op, plan = _dotsum_origin(name_stack, (tuple(lhs.shape), tuple(rhs.shape)))
     if "transpose(" in name_stack:  # JAX's transpose rule wrote it: a gradient's product
         notes = (*notes, "backward")
     return Row(subscripts, (tuple(lhs.shape), tuple(rhs.shape)), dtype, flops, count,
@@ -204,16 +204,24 @@ def lettered(lhs_rank: int, rhs_rank: int, dimension_numbers) -> str:
     return f"{xl},{yl}->{ol}"
 
 
-def _dotsum_origin(name_stack: str, flops: int) -> tuple[str | None, Plan | None]:
+def _dotsum_origin(name_stack: str, shapes: tuple[tuple[int, ...], tuple[int, ...]]
+                   ) -> tuple[str | None, Plan | None]:
     """The dotsum op (and plan) whose scope ``name_stack`` is under, if any: a scope some
-    plan's executor opened (a user's own ``named_scope`` that looks alike is not one)."""
+    plan's executor opened (a user's own ``named_scope`` that looks alike is not one). Of the
+    plans sharing that scope (one op and subscripts at several sizes), the one with a step of
+    these operand shapes; none if that is not decided (a gradient's products have others)."""
     for match in _SCOPE.finditer(name_stack):
         key = f"{match.group(1)}[{match.group(2)}]"
         if key in _PLANS:
-            plans = list(_PLANS[key])
-            best = [p for p in plans if p.flops == flops] or plans
-            return match.group(1), (best[0] if best else None)
+            plans = [p for p in list(_PLANS[key]) if shapes in _step_shapes(p)]
+            return match.group(1), (plans[0] if len(plans) == 1 else None)
     return None, None
+
+
+def _step_shapes(plan: Plan) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    sizes = plan.sizes
+    return [(tuple(sizes[c] for c in lhs), tuple(sizes[c] for c in rhs))
+            for lhs, rhs in plan.lowering.step_operands()]
 
 
 _SCOPE = re.compile(r"([A-Za-z_][\w.]*(?:\[legacy\])?)\[([A-Za-z,.>-]*)\]")

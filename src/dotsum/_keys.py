@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-_KEPT = frozenset({int, str, type(None)})  # no other built-in value equals one of these types'
+# atoms that key as themselves: a value of another type that equals one (True == 1 == 1.0) is
+# keyed with its type, so it cannot collide
+_KEPT = frozenset({int, str, type(None)})
 
 
 class Unkeyable(TypeError):

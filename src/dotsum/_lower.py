@@ -91,6 +91,19 @@ class Lowering:
         """Elements copied to change layout (0 for a transpose-free lowering)."""
         return sum(m.elements for m in self.moves)
 
+    def step_operands(self) -> tuple[tuple[str, str], ...]:
+        """The labels of each step's two operands as the step takes them (after squeezes,
+        diagonals, sums and the layout transposes): ``dot_general``'s or the multiply's."""
+        current = [p.labels for p in self.prepare]
+        steps = []
+        for c in self.contractions:
+            lhs, rhs = current[c.lhs], current[c.rhs]
+            lhs = lhs if c.lhs_perm is None else "".join(lhs[p] for p in c.lhs_perm)
+            rhs = rhs if c.rhs_perm is None else "".join(rhs[p] for p in c.rhs_perm)
+            steps.append((lhs, rhs))
+            current = [o for k, o in enumerate(current) if k not in (c.lhs, c.rhs)] + [c.labels]
+        return tuple(steps)
+
     def describe(self, names: Sequence[str] | None = None) -> str:
         """One line: ``dot_general(x, y, contract=(2,)x(2,), batch=()x())`` and friends."""
         if names is None:

@@ -143,8 +143,8 @@ def _inspect(args: argparse.Namespace) -> str:
     sys.path.insert(0, ".")
     try:
         fn = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as e:
-        raise UsageError(f"cannot import {args.function!r}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - the user's module may raise anything on import
+        raise UsageError(f"cannot import {args.function!r}: {type(e).__name__}: {e}") from None
     finally:
         sys.path.remove(".")
     abstract = [parse_abstract(a) for a in args.args]
