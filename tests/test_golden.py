@@ -152,21 +152,37 @@ def test_seed_worked_value():
     np.testing.assert_array_equal(np.asarray(got), [[17], [53]])
 
 
-@pytest.mark.parametrize("plan, text", [
-    (ops.einsum.plan("iij->j", (3, 3, 4)),
+@pytest.mark.parametrize("plan, platform, text", [
+    (ops.einsum.plan("iij->j", (3, 3, 4)), "cpu",
      "diagonal(operands[0], axes=((0, 1),)); sum(operands[0], axes=(1,))"),
-    (ops.einsum.plan("ij->ij", (2, 3)), "identity"),
-    (ops.einsum.plan("ij,jk->", (2, 3), (3, 1)),
+    (ops.einsum.plan("ij->ij", (2, 3)), "cpu", "identity"),
+    (ops.einsum.plan("ij,jk->", (2, 3), (3, 1)), "cpu",
      "sum(operands[0], axes=(0,)); squeeze(operands[1], axes=(1,)); "
      "dot_general(operands[0], operands[1], contract=(0,)x(0,), batch=()x())"),
-    (ops.einsum.plan("i,i->i", (3,), (3,)), "multiply(operands[0], operands[1], "
-                                             "broadcast=(0,)x(0,))"),
+    (ops.einsum.plan("i,i->i", (3,), (3,)), "cpu",
+     "multiply(operands[0], operands[1], broadcast=(0,)x(0,))"),
+    # GPU/TPU: a product that sums nothing is dot_general without contraction, as in jnp.einsum
+    (ops.einsum.plan("i,i->i", (3,), (3,)), "cuda",
+     "dot_general(operands[0], operands[1], contract=()x(), batch=(0,)x(0,))"),
+    # GPU/TPU: no operand transposed (CPU copies both into GEMM layout)
+    (ops.einsum.plan("bqhd,bkhd->bhqk", (2, 3, 4, 5), (2, 6, 4, 5)), "tpu",
+     "dot_general(operands[0], operands[1], contract=(3,)x(3,), batch=(0, 2)x(0, 2))"),
+    (ops.einsum.plan("bqhd,bkhd->bhqk", (2, 3, 4, 5), (2, 6, 4, 5)), "cpu",
+     "dot_general(transpose(operands[0], (0, 2, 1, 3)), transpose(operands[1], (0, 2, 3, 1)), "
+     "contract=(3,)x(2,), batch=(0, 1)x(0, 1))"),
+    # GPU/TPU: a result transpose only where no operand or batch order gives the output's
+    (K.dot.plan((2, 3), (4, 3, 5)), "rocm",
+     "dot_general(x, y, contract=(1,)x(1,), batch=()x())"),
+    (ops.einsum.plan("ij,jk->kij", (2, 3), (3, 4)), "cuda",
+     "dot_general(operands[0], operands[1], contract=()x(), batch=(1,)x(0,)) -> "
+     "transpose(2, 1, 0)"),
 ])
-def test_lowering_describes_every_step(plan, text):
-    """The xla line of str(plan): per-operand diagonals, sums and squeezes, multiplies."""
-    (xla,) = [line.split(None, 1)[1] for line in str(plan).splitlines()
+def test_lowering_describes_every_step(plan, platform, text):
+    """The xla line of plan.describe(platform): per-operand diagonals, sums and squeezes,
+    multiplies, and the platform's layout."""
+    (xla,) = [line.split(None, 1)[1] for line in plan.describe(platform).splitlines()
               if line.startswith("  xla ")]
-    assert xla == text
+    assert xla == f"{platform}: {text}"
 
 
 @pytest.mark.parametrize("terms, out_ids, out_shape, options, message", [

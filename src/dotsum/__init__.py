@@ -6,7 +6,7 @@ each compiled to one inspectable einsum :class:`Plan` and run as one XLA call.
 abk,cdkf->abcdf
 """
 
-from dotsum import keras, ops, tf
+from dotsum import devices, keras, ops, tf
 from dotsum._dispatch import clear_caches
 from dotsum._inspect import Report, Row, inspect
 from dotsum._lower import Lowering
@@ -19,6 +19,6 @@ try:  # hide dotsum's frames from JAX's filtered tracebacks, as JAX does for its
 except (ImportError, AttributeError):  # a JAX without the hook: full tracebacks, no harm
     pass
 
-__all__ = ["Lowering", "Operand", "Plan", "Report", "Row", "clear_caches", "inspect", "keras",
-           "ops", "tf"]
+__all__ = ["Lowering", "Operand", "Plan", "Report", "Row", "clear_caches", "devices", "inspect",
+           "keras", "ops", "tf"]
 __version__ = "0.1.0"

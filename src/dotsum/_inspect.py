@@ -4,7 +4,9 @@ The function is traced, not run (``jax.make_jaxpr``); every ``dot_general`` in t
 jnp, lax, ``@``, Flax, Equinox or dotsum — becomes a row, found also inside ``jit``,
 ``custom_jvp``/``custom_vjp``, ``checkpoint``, ``scan`` (counted ``length`` times), ``while``
 (counted once: the trip count is unknown), ``cond``/``switch`` (each branch, marked) and
-``shard_map``; a gradient's own products are in its jaxpr like any other. Each row is lettered
+``shard_map``; a gradient's own products are in its jaxpr like any other. Of a
+``lax.platform_dependent`` (a dotsum executor holds one where CPU and GPU/TPU layouts differ)
+only the branch of this machine's platform counts. Each row is lettered
 by dotsum's rule (``docs/design.md``), so ``x @ w`` of ``(8, 512)`` by ``(512, 64)`` reads
 ``ak,kc->ac``.
 """
@@ -22,6 +24,7 @@ from typing import Any
 import jax
 from jax.extend import core as jex
 
+from dotsum._layout import current_platform
 from dotsum._lettering import letter
 from dotsum._plan import Plan
 
@@ -155,6 +158,10 @@ def _walk(jaxpr: jex.Jaxpr, count: int, notes: tuple[str, ...], found: list[Row]
             note = "while loop: trip count unknown, counted once"
             for key in ("cond_jaxpr", "body_jaxpr"):
                 _walk(eqn.params[key].jaxpr, count, (*notes, note), found)
+        elif name == "cond" and eqn.params.get("branches_platforms") is not None:
+            # lax.platform_dependent (a dotsum executor's per-platform layouts): only the
+            # branch of the platform it runs on here is ever compiled
+            _walk(_platform_branch(eqn.params).jaxpr, count, notes, found)
         elif name == "cond":
             branches = eqn.params["branches"]
             for i, branch in enumerate(branches):
@@ -162,6 +169,14 @@ def _walk(jaxpr: jex.Jaxpr, count: int, notes: tuple[str, ...], found: list[Row]
         else:  # jit, custom_jvp/vjp, checkpoint, shard_map, ...: once per execution
             for sub in jex.jaxprs_in_params(eqn.params):
                 _walk(sub, count, notes, found)
+
+
+def _platform_branch(params: dict[str, Any]):
+    platform = current_platform()
+    for branch, platforms in zip(params["branches"], params["branches_platforms"]):
+        if platforms is None or platform in platforms:
+            return branch
+    raise ValueError(f"dotsum.inspect: no branch of lax.platform_dependent for {platform!r}")
 
 
 def _row(eqn: Any, count: int, notes: tuple[str, ...]) -> Row:

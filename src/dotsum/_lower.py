@@ -4,17 +4,13 @@ Per operand, first what one operand can do alone: take diagonals of repeated lab
 (``ii->i``) and sum labels no one else needs. Then one ``dot_general`` per step of the plan's
 contraction path, then at most one transpose into the output order.
 
-Layout. ``dot_general`` returns ``batch…, lhs_free…, rhs_free…``, and XLA runs a matrix product
-as a GEMM only on operands laid out ``batch…, free…, contracted…`` (lhs) and
-``batch…, contracted…, free…`` (rhs); one free and one contracted axis may also come the other
-way round (the GEMM transposes them for free). Any other operand is copied into that form first,
-and any other output order costs a transpose of the result. Each contraction therefore tries
-both operand orders, the batch order of the output and of each operand, and the contracted order
-of each operand, and keeps the one that moves the fewest elements (:func:`_contract`); the
-copies it needs are explicit transposes in the lowering (``Contraction.lhs_perm``/``rhs_perm``),
-so ``Lowering.moves`` lists every element XLA will move. ``tests/test_compiled.py`` checks that
-list against the compiled HLO. Size-1 axes are squeezed away first (a free reshape) and come back
-in the final reshape, so no layout decision depends on them.
+Layout is chosen per platform (:mod:`dotsum._layout`): on CPU the steps are laid out so that
+XLA:CPU copies the fewest elements, and the copies are explicit transposes, so
+``Lowering.moves`` lists every element XLA will move (``tests/test_compiled.py`` checks that list
+against the compiled HLO); on GPU and TPU no operand is transposed and XLA lays them out. Where
+the two lowerings differ the executor holds both under ``lax.platform_dependent``, so a program
+lowered or exported for a platform runs that platform's. Size-1 axes are squeezed away first (a
+free reshape) and come back in the final reshape, so no layout decision depends on them.
 """
 
 from __future__ import annotations
@@ -32,6 +28,7 @@ from jax import lax
 
 from dotsum._errors import fail
 from dotsum._inspect import register, scope
+from dotsum._layout import contract_cpu, contract_xla, model, multiply_cpu
 
 if TYPE_CHECKING:
     from dotsum._plan import Plan
@@ -85,6 +82,7 @@ class Lowering:
     contractions: tuple[Contraction, ...]
     transpose: tuple[int, ...] | None  # permutation of the last result, if not identity
     moves: tuple[Move, ...] = ()  # every layout copy: operand transposes, then the result's
+    layout: str = "cpu"  # the layout model it was chosen by (dotsum._layout.MODELS)
 
     @property
     def moved(self) -> int:
@@ -155,117 +153,10 @@ def _prepare(labels: str, others: set[str], unit: set[str]) -> Prepare:
     return Prepare(tuple(diagonals), sum_axes, kept, squeeze)
 
 
-def _in_gemm_layout(labels: str, batch: list[str], outer: list[str], inner: list[str]) -> bool:
-    """Whether ``labels`` is ``batch + outer + inner``, or ``batch + inner + outer`` with at most
-    one axis each in ``inner`` and ``outer``: the layouts a GEMM takes as they are."""
-    labels = list(labels)
-    return labels == batch + outer + inner or (
-        labels == batch + inner + outer and len(outer) <= 1 and len(inner) <= 1)
-
-
-def _arrange(lhs: str, rhs: str, batch: list[str], contract: list[str], out: str | None,
-             sizes: dict[str, int]):
-    """One candidate lowering of ``lhs · rhs``: (elements moved, lhs perm, rhs perm, dimension
-    numbers, result labels, whether the result is copied into ``out`` order). An operand out of
-    GEMM layout is transposed into it, its free axes in output order."""
-    rank = (lambda c: out.index(c)) if out is not None else None
-    cost = 0
-    perms, laid = [], []
-    for labels, is_lhs in ((lhs, True), (rhs, False)):
-        free = [c for c in labels if c not in batch and c not in contract]
-        outer, inner = (free, contract) if is_lhs else (contract, free)
-        if _in_gemm_layout(labels, batch, outer, inner):
-            perms.append(None)
-            laid.append(labels)
-            continue
-        free = sorted(free, key=rank) if rank else free
-        target = batch + (free + contract if is_lhs else contract + free)
-        perms.append(tuple(labels.index(c) for c in target))
-        laid.append("".join(target))
-        cost += math.prod(sizes[c] for c in labels)
-    new_lhs, new_rhs = laid
-    dims = (
-        (tuple(new_lhs.index(c) for c in contract), tuple(new_rhs.index(c) for c in contract)),
-        (tuple(new_lhs.index(c) for c in batch), tuple(new_rhs.index(c) for c in batch)),
-    )
-    lhs_free = [c for c in new_lhs if c not in new_rhs]
-    rhs_free = [c for c in new_rhs if c not in new_lhs]
-    result = "".join(batch + lhs_free + rhs_free)
-    result_moves = folded = False
-    if out is not None:
-        result_moves, folded = _result_moves(batch, lhs_free, rhs_free, out)
-    # A folded transpose makes XLA multiply rhs · lhs; if our rhs is laid out contracted-first,
-    # its GEMM then takes a transposed lhs, which XLA:CPU runs on a slower kernel (measured
-    # 7-19% at 1024²). Charge that like copying the result, so an equal layout without it wins.
-    if result_moves or (folded and rhs_free and new_rhs.index(rhs_free[0]) > new_rhs.index(
-            contract[0])):
-        cost += math.prod(sizes[c] for c in result)
-    return cost, perms[0], perms[1], dims, result, result_moves
-
-
-def _result_moves(batch: list[str], lhs_free: list[str], rhs_free: list[str],
-                  out: str) -> tuple[bool, bool]:
-    """Whether putting ``batch + lhs_free + rhs_free`` in ``out`` order copies the result, and
-    whether XLA folds that transpose into the GEMM instead: it does for the one that swaps a
-    single lhs free axis with a single rhs free axis (it computes the transposed product)."""
-    out = list(out)
-    if out == batch + lhs_free + rhs_free:
-        return False, False
-    folded = len(lhs_free) == len(rhs_free) == 1 and out == batch + rhs_free + lhs_free
-    return not folded, folded
-
-
-def _contract(x: str, y: str, needed: set[str], out: str | None, sizes: dict[str, int]):
-    """The cheapest lowering of one pairwise contraction (``out`` is given for the last one):
-    (swap, lhs perm, rhs perm, dimension numbers, result labels, whether the result is copied
-    into ``out`` order).
-
-    Candidates: both operand orders, the batch order of the output, ``x`` and ``y``, and the
-    contracted order of ``x`` and ``y``. The first candidate is the natural lowering (batch in
-    output order, ``x`` first unless the output lists ``y``'s free axes first); the others
-    replace it only when they move strictly fewer elements.
-    """
-    common = [c for c in x if c in y]
-    x_free = [c for c in x if c not in y]
-    y_free = [c for c in y if c not in x]
-    contract_orders = _unique([c for c in x if c in y and c not in needed],
-                              [c for c in y if c in x and c not in needed])
-    batch_x = [c for c in common if c in needed]
-    batch_orders = _unique([c for c in out if c in batch_x] if out is not None else batch_x,
-                           batch_x, [c for c in y if c in batch_x])
-    batch = batch_orders[0]
-    swap = out is not None and (batch + x_free + y_free != list(out)
-                                and batch + y_free + x_free == list(out))
-    best = None
-    for swapped in (swap, not swap):
-        lhs, rhs = (y, x) if swapped else (x, y)
-        for batch in batch_orders:
-            for contract in contract_orders:
-                cost, *arranged = _arrange(lhs, rhs, batch, contract, out, sizes)
-                if best is None or cost < best[0]:
-                    best = (cost, swapped, *arranged)
-    return best[1:]
-
-
-def _multiply(x: str, y: str, out: str | None):
-    """A step that sums nothing: (x perm, y perm, broadcast dims, result labels). Each operand is
-    transposed into result order and broadcast; XLA fuses all of it into the multiply's loop."""
-    result = out if out is not None else x + "".join(c for c in y if c not in x)
-    perms, dims = [], []
-    for labels in (x, y):
-        order = sorted(labels, key=result.index)
-        perm = tuple(labels.index(c) for c in order)
-        perms.append(None if perm == tuple(range(len(perm))) else perm)
-        dims.append(tuple(result.index(c) for c in order))
-    return perms[0], perms[1], (dims[0], dims[1]), result
-
-
-def _unique(*orders: list[str]) -> list[list[str]]:
-    return [o for k, o in enumerate(orders) if o not in orders[:k]]
-
-
-def lower(plan: Plan) -> Lowering:
-    """The lowering of ``plan`` along its contraction path (pairs in order, for 2 operands)."""
+def lower(plan: Plan, platform: str = "cpu") -> Lowering:
+    """The lowering of ``plan`` for ``platform`` along its contraction path (pairs in order, for
+    2 operands), laid out by that platform's model (:mod:`dotsum._layout`)."""
+    layout = model(platform)
     sizes = plan.sizes
     unit = {c for c, n in sizes.items() if n == 1}
     labels = [o.labels for o in plan.operands]
@@ -284,14 +175,16 @@ def lower(plan: Plan) -> Lowering:
         rest = [c for k, c in enumerate(current) if k not in (i, j)]
         last = step == len(path) - 1
         needed = set(out).union(*map(set, rest))
-        if set(current[i]) | set(current[j]) <= needed:  # nothing to sum: an outer product
-            lhs_perm, rhs_perm, broadcast, result = _multiply(current[i], current[j],
-                                                              out if last else None)
+        if layout == "cpu" and set(current[i]) | set(current[j]) <= needed:  # sums nothing
+            lhs_perm, rhs_perm, broadcast, result = multiply_cpu(current[i], current[j],
+                                                                 out if last else None)
             contractions.append(Contraction(i, j, (((), ()), ((), ())), result, lhs_perm,
                                             rhs_perm, broadcast))
         else:
-            swap, lhs_perm, rhs_perm, dims, result, result_moves = _contract(
-                current[i], current[j], needed, out if last else None, sizes)
+            swap, lhs_perm, rhs_perm, dims, result, result_moves = (
+                contract_cpu(current[i], current[j], needed, out if last else None, sizes)
+                if layout == "cpu" else
+                contract_xla(current[i], current[j], needed, out if last else None))
             lhs, rhs = (j, i) if swap else (i, j)
             for k, perm in ((lhs, lhs_perm), (rhs, rhs_perm)):
                 if perm is not None:
@@ -305,7 +198,7 @@ def lower(plan: Plan) -> Lowering:
     transpose = None if perm == tuple(range(len(perm))) else perm
     if transpose is not None and (not contractions or result_moves):
         moves.append(Move("out", transpose, math.prod(sizes[c] for c in out)))
-    return Lowering(tuple(prepare), tuple(contractions), transpose, tuple(moves))
+    return Lowering(tuple(prepare), tuple(contractions), transpose, tuple(moves), layout)
 
 
 def _accumulator(dtype, preferred):
@@ -379,7 +272,6 @@ def run(plan: Plan, *arrays: jax.Array) -> jax.Array:
 
 
 def _run(plan: Plan, *arrays: jax.Array) -> jax.Array:
-    low = plan.lowering
     register(plan)  # so that dotsum.inspect can name the plan behind these operations
     with jax.named_scope(scope(plan)):
         dtype, preferred = plan.result_dtypes(arrays)
@@ -387,28 +279,43 @@ def _run(plan: Plan, *arrays: jax.Array) -> jax.Array:
             fail(plan.op, "normalize=True needs floating-point or complex operands; got "
                  f"{jnp.dtype(dtype).name}", {o.name: o.shape for o in plan.operands},
                  kind=TypeError)
-        ops = [_prepared(a, o, p, dtype, preferred, plan.epsilon)
-               for a, o, p in zip(arrays, plan.operands, low.prepare)]
-        for c in low.contractions:
-            lhs, rhs = ops[c.lhs], ops[c.rhs]
-            if c.lhs_perm is not None:
-                lhs = lax.transpose(lhs, c.lhs_perm)
-            if c.rhs_perm is not None:
-                rhs = lax.transpose(rhs, c.rhs_perm)
-            if c.broadcast is not None:
-                out = _multiply_run(lhs, rhs, c.broadcast, len(c.labels), preferred)
-            else:
-                out = lax.dot_general(lhs, rhs, c.dimension_numbers, precision=plan.precision,
-                                      preferred_element_type=preferred)
-            ops = [o for k, o in enumerate(ops) if k not in (c.lhs, c.rhs)] + [out]
-        (out,) = ops
-        if low.transpose is not None:
-            out = lax.transpose(out, low.transpose)
-        if preferred is not None and out.dtype != preferred:  # no contraction ran
-            out = out.astype(preferred)
-        if out.shape != plan.out_shape:
-            out = out.reshape(plan.out_shape)
-        return out
+        cpu, xla = plan.lowering_for("cpu"), plan.lowering_for("tpu")
+        if _same_program(cpu, xla):
+            return _execute(plan, cpu, dtype, preferred, *arrays)
+        # Resolved when the program is lowered (for one platform only that branch is emitted;
+        # an export for several keeps both and XLA picks one before compiling).
+        return lax.platform_dependent(
+            *arrays, cpu=functools.partial(_execute, plan, cpu, dtype, preferred),
+            default=functools.partial(_execute, plan, xla, dtype, preferred))
+
+
+def _same_program(a: Lowering, b: Lowering) -> bool:
+    return (a.prepare, a.contractions, a.transpose) == (b.prepare, b.contractions, b.transpose)
+
+
+def _execute(plan: Plan, low: Lowering, dtype, preferred, *arrays: jax.Array) -> jax.Array:
+    ops = [_prepared(a, o, p, dtype, preferred, plan.epsilon)
+           for a, o, p in zip(arrays, plan.operands, low.prepare)]
+    for c in low.contractions:
+        lhs, rhs = ops[c.lhs], ops[c.rhs]
+        if c.lhs_perm is not None:
+            lhs = lax.transpose(lhs, c.lhs_perm)
+        if c.rhs_perm is not None:
+            rhs = lax.transpose(rhs, c.rhs_perm)
+        if c.broadcast is not None:
+            out = _multiply_run(lhs, rhs, c.broadcast, len(c.labels), preferred)
+        else:
+            out = lax.dot_general(lhs, rhs, c.dimension_numbers, precision=plan.precision,
+                                  preferred_element_type=preferred)
+        ops = [o for k, o in enumerate(ops) if k not in (c.lhs, c.rhs)] + [out]
+    (out,) = ops
+    if low.transpose is not None:
+        out = lax.transpose(out, low.transpose)
+    if preferred is not None and out.dtype != preferred:  # no contraction ran
+        out = out.astype(preferred)
+    if out.shape != plan.out_shape:
+        out = out.reshape(plan.out_shape)
+    return out
 
 
 @functools.lru_cache(maxsize=EXECUTOR_CACHE_SIZE)

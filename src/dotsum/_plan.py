@@ -14,7 +14,6 @@ the result (``batch_dot``'s ``(b, 1)``, legacy squeezes). Running a plan means e
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
@@ -121,13 +120,32 @@ class Plan:
 
         return POLICIES[self.dtype_policy](arrays, self.preferred_element_type)
 
-    @functools.cached_property
+    @property
     def lowering(self):  # -> dotsum._lower.Lowering (imported lazily: it needs jax)
-        """How the plan runs on XLA: per-operand steps, ``dot_general`` dimension numbers and the
-        transpose (if any) of its result."""
+        """How the plan runs on XLA on this machine's default platform: per-operand steps,
+        ``dot_general`` dimension numbers and the transpose (if any) of its result."""
+        from dotsum._layout import current_platform
+
+        return self.lowering_for(current_platform())
+
+    def lowering_for(self, platform: str):
+        """How the plan runs when lowered for ``platform`` (``'cpu'``, ``'cuda'``, ``'rocm'``,
+        ``'tpu'``), built once per layout model (:mod:`dotsum._layout`)."""
+        from dotsum._layout import model
         from dotsum._lower import lower
 
-        return lower(self)
+        layout = model(platform)
+        cache = self.__dict__.setdefault("_lowerings", {})  # frozen: no attribute assignment
+        if layout not in cache:
+            cache[layout] = lower(self, platform)
+        return cache[layout]
+
+    def roofline(self, device, dtype="float32", *, precision=None, measured=False):
+        """FLOPs, minimum bytes, arithmetic intensity, what bounds it and the ideal seconds on
+        ``device`` (``"h100"``, ``"tpu-v5e"``, …; :mod:`dotsum.devices`)."""
+        from dotsum.devices import roofline
+
+        return roofline(self, device, dtype, precision=precision, measured=measured)
 
     def shard(self, mesh, /, **labels):
         """Run this plan on a device ``mesh``, sharded by its einsum labels
@@ -144,6 +162,15 @@ class Plan:
         return describe_sharding(self, mesh, **labels)
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, platform: str | None = None) -> str:
+        """``str(plan)``, its ``xla`` lines describing what is emitted for ``platform``
+        (default: this machine's)."""
+        from dotsum._layout import current_platform
+
+        platform = platform or current_platform()
+        lowering = self.lowering_for(platform)
         call = ", ".join(f"{o.name}: {o.shape}" for o in self.operands)
         call += "".join(f", {k}={v!r}" for k, v in self.params)
         width = max(len(o.labels) for o in self.operands)
@@ -163,10 +190,12 @@ class Plan:
         if self.path is not None:
             lines.append(f"  {'path':<{names}}  {list(self.path)}")
         operand_names = [o.name for o in self.operands]
-        lines.append(f"  {'xla':<{names}}  {self.lowering.describe(operand_names)}")
-        if self.lowering.moves:
-            moved = ", ".join(f"{m.what} {m.elements:,}" for m in self.lowering.moves)
-            lines.append(f"  {'copies':<{names}}  {moved} elements (to change layout)")
+        lines.append(f"  {'xla':<{names}}  {platform}: {lowering.describe(operand_names)}")
+        if lowering.moves:
+            moved = ", ".join(f"{m.what} {m.elements:,}" for m in lowering.moves)
+            why = "to change layout" if lowering.layout == "cpu" else (
+                "into the output order; XLA may fold it into its layout")
+            lines.append(f"  {'copies':<{names}}  {moved} elements ({why})")
         return "\n".join(line.rstrip() for line in lines)
 
 

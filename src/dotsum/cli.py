@@ -5,6 +5,8 @@
     dotsum explain keras.batch_dot 10,12,4,5 10,12,5,8 --legacy
     dotsum explain tf.matmul 8,2,3 8,4,3 --transpose-b --hlo
     dotsum explain ops.einsum 'bqhd,bkhd->bhqk' 2,16,8,64 2,16,8,64 --time
+    dotsum explain ops.einsum 'bqhd,bkhd->bhqk' 2,16,8,64 2,16,8,64 --platform tpu --hlo
+    dotsum explain keras.dot 4096,4096 4096,4096 --device h100 --dtype bfloat16
     dotsum explain keras.batch_dot 8,6,4 8,4,2 --mesh data=4,model=2 --shard a=data,k=model
     dotsum inspect mymodel:forward --args 'f32[8,128,512]' 'f32[512,512]' [--grad]
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import ast
 import math
+import re
 import statistics
 import sys
 import time
@@ -29,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from dotsum import keras, ops, tf
+from dotsum._layout import current_platform
 from dotsum._plan import Plan
 
 
@@ -99,6 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--mesh", help="a device mesh to describe sharding on, e.g. "
                                         "data=4,model=2 (no devices needed)")
     explain.add_argument("--shard", help="labels to shard with --mesh, e.g. a=data,k=model")
+    explain.add_argument("--platform", help="describe the lowering for cpu, cuda, rocm or tpu "
+                                            "(default: this machine's; no device needed)")
+    explain.add_argument("--device", help="print the roofline on a device of dotsum.devices "
+                                          "(h100, tpu-v5e, ...) or on 'all' of them")
     explain.add_argument("--jaxpr", action="store_true", help="print the traced jaxpr")
     explain.add_argument("--hlo", action="store_true", help="print the optimized HLO")
     explain.add_argument("--time", action="store_true", help="compile, run and time it")
@@ -212,14 +220,50 @@ def summary(fn: Callable[..., Any]) -> str:
     return sentence.replace("``axes``", "N").replace("``", "")
 
 
-def explain(plan: Plan, dtype: np.dtype) -> str:
-    """``str(plan)`` plus memory traffic and arithmetic intensity for ``dtype`` operands."""
+def explain(plan: Plan, dtype: np.dtype, platform: str | None = None,
+            devices: Sequence[str] = ()) -> str:
+    """``plan.describe(platform)`` plus memory traffic and arithmetic intensity for ``dtype``
+    operands, and a ``roofline`` line per device."""
     moved = sum(int(np.prod(o.shape)) for o in plan.operands) + int(np.prod(plan.out_shape))
     moved *= dtype.itemsize
     intensity = plan.flops / moved if moved else float("nan")
-    width = max(6, *(len(o.name) for o in plan.operands))
-    return (f"{plan}\n  {'bytes':<{width}}  {moved:,} ({dtype.name}: operands read once, "
-            f"result written once)\n  {'flop/B':<{width}}  {intensity:.2f}")
+    width = _width(plan)
+    lines = [plan.describe(platform), f"  {'bytes':<{width}}  {moved:,} ({dtype.name}: operands "
+             f"read once, result written once)", f"  {'flop/B':<{width}}  {intensity:.2f}"]
+    for device in devices:
+        try:
+            lines.append(f"  {'roofline':<{width}}  {plan.roofline(device, dtype)}")
+        except ValueError as e:
+            lines.append(f"  {'roofline':<{width}}  {device}: {str(e).split(': ', 1)[-1]}")
+    return "\n".join(lines)
+
+
+def _width(plan: Plan) -> int:
+    return max(6, *(len(o.name) for o in plan.operands))
+
+
+def _devices(text: str | None) -> list[str]:
+    """``--device``: one name of dotsum.devices, or ``all``."""
+    from dotsum import devices
+
+    if not text:
+        return []
+    if text.strip().lower() == "all":
+        return list(devices.DEVICES)
+    try:
+        return [devices.get(text).name]
+    except ValueError as e:
+        raise UsageError(str(e).removeprefix("dotsum.devices: ")) from None
+
+
+def _platform(text: str | None) -> str | None:
+    from dotsum._layout import PLATFORMS
+
+    if text is None:
+        return None
+    if text not in PLATFORMS:
+        raise UsageError(f"unknown --platform {text!r}; one of: {', '.join(PLATFORMS)}")
+    return text
 
 
 def _pairs(text: str | None, option: str) -> dict[str, str]:
@@ -263,6 +307,7 @@ def _specs(plan: Plan, dtype: np.dtype):
 def _time(plan: Plan, dtype: np.dtype) -> str:
     import jax
 
+    from dotsum import devices
     from dotsum._lower import executor
 
     fn = executor(plan)
@@ -278,10 +323,34 @@ def _time(plan: Plan, dtype: np.dtype) -> str:
         runs.append(time.perf_counter() - start)
     median = statistics.median(runs)
     rate = plan.flops / median / 1e9 if median else float("nan")
-    width = max(6, *(len(o.name) for o in plan.operands))
-    return (f"  {'time':<{width}}  first call {first * 1e3:.1f} ms (trace + compile); then median "
-            f"{median * 1e6:.1f} us over 30 calls = {rate:.2f} GFLOP/s on "
-            f"{jax.devices()[0].device_kind}")
+    width = _width(plan)
+    kind = jax.devices()[0].device_kind
+    text = (f"  {'time':<{width}}  first call {first * 1e3:.1f} ms (trace + compile); then median "
+            f"{median * 1e6:.1f} us over 30 calls = {rate:.2f} GFLOP/s on {kind}")
+    device = devices.detect(kind)
+    if device is not None and median:
+        try:
+            ideal = plan.roofline(device, dtype)
+        except ValueError as e:
+            return f"{text}\n  {'roofline':<{width}}  {e}"
+        text += (f"\n  {'roofline':<{width}}  {ideal}\n  {'':<{width}}  measured: "
+                 f"{ideal.seconds / median:.1%} of the roofline")
+    return text
+
+
+def _exported(plan: Plan, specs, platform: str) -> str:
+    """The StableHLO ``jax.export`` emits for ``platform`` (no such device needed)."""
+    import jax
+    from jax import export
+
+    from dotsum._lower import executor
+
+    text = export.export(jax.jit(executor(plan)), platforms=(platform,))(*specs).mlir_module()
+    text = "\n".join(re.sub(r" loc\(#loc\d*\)", "", line) for line in text.splitlines()
+                     if not line.startswith("#loc"))
+    transposes = text.count("stablehlo.transpose")
+    return (f"\nStableHLO exported for {platform}:\n{text}\ntransposes in it: {transposes} "
+            f"(the plan emits {len([m for m in plan.lowering_for(platform).moves])})")
 
 
 def run(argv: Sequence[str] | None = None) -> str:
@@ -300,7 +369,8 @@ def run(argv: Sequence[str] | None = None) -> str:
         plan = _planner(args.op, keywords)(*positional, **keywords)
     except (ValueError, TypeError) as e:
         raise UsageError(str(e)) from None
-    out = [explain(plan, dtype)]
+    platform = _platform(args.platform)
+    out = [explain(plan, dtype, platform, _devices(args.device))]
     if args.mesh or args.shard:
         out.append("\n" + _sharding(plan, args.mesh, args.shard))
     if args.jaxpr or args.hlo:
@@ -311,7 +381,9 @@ def run(argv: Sequence[str] | None = None) -> str:
         specs = _specs(plan, dtype)
         if args.jaxpr:
             out.append(f"\njaxpr:\n{jax.make_jaxpr(executor(plan))(*specs)}")
-        if args.hlo:
+        if args.hlo and platform is not None and platform != current_platform():
+            out.append(_exported(plan, specs, platform))
+        elif args.hlo:
             from dotsum._hlo import layout_copies
 
             hlo = jax.jit(executor(plan)).lower(*specs).compile().as_text()
@@ -321,6 +393,10 @@ def run(argv: Sequence[str] | None = None) -> str:
                        f"{sum(math.prod(c) for c in copies):,} elements "
                        f"(the plan predicts {plan.lowering.moved:,})")
     if args.time:
+        if platform is not None and platform != current_platform():
+            raise UsageError(f"--time runs here, on {current_platform()}; it cannot time "
+                             f"--platform {platform} (drop --time, or use --hlo to see what "
+                             "is emitted)")
         out.append(_time(plan, dtype))
     return "\n".join(out)
 

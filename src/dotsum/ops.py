@@ -176,7 +176,7 @@ def vdot(x1: Any, x2: Any, *, precision: Any = None, preferred_element_type: Any
       x2      k  (6,)
       out        ()
       flops   12
-      xla     dot_general(x1, x2, contract=(0,)x(0,), batch=()x())
+      xla     cpu: dot_general(x1, x2, contract=(0,)x(0,), batch=()x())
     """
     return _VDOT((x1, x2), (), precision, preferred_element_type)
 
