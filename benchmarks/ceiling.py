@@ -8,7 +8,9 @@ peak, and what fraction of both does each throughput case's best contender (and 
 The GEMMs are measured like ``throughput.py`` (same contenders, checks and interleaving). The
 nominal peak is arithmetic, never measured: on CPU cores × f32 FLOP/cycle × GHz, with FLOP/cycle
 read off the vector flags in ``/proc/cpuinfo`` and the clock from ``lscpu``/``cpuinfo`` (the
-assumption is printed); on GPU/TPU a table of spec-sheet dense peaks by ``device_kind``.
+assumption is printed); on GPU/TPU the datasheet peak of ``dotsum.devices``, which also gives
+each case's roofline (``plan.roofline``: peak or memory bandwidth, whichever binds) and so the
+fraction of it each case reaches.
 
 Run::
 
@@ -28,27 +30,6 @@ import cases as C
 import common
 import throughput
 
-# Spec-sheet dense peaks in TFLOP/s, matched as substrings of device_kind (lower case), first
-# match wins. f32 = plain FP32 (CUDA cores); tf32 = tensor cores on f32 inputs.
-ACCEL_PEAKS: tuple[tuple[str, dict[str, float]], ...] = (
-    ("h100 pcie", {"bf16": 756, "tf32": 378, "f32": 51}),
-    ("h200", {"bf16": 989, "tf32": 494, "f32": 67}),
-    ("h100", {"bf16": 989, "tf32": 494, "f32": 67}),
-    ("a100", {"bf16": 312, "tf32": 156, "f32": 19.5}),
-    ("l40s", {"bf16": 362, "tf32": 183, "f32": 91.6}),
-    ("l4", {"bf16": 121, "tf32": 60, "f32": 30.3}),
-    ("a10", {"bf16": 125, "tf32": 62.5, "f32": 31.2}),
-    ("v100", {"bf16": 125, "f32": 15.7}),  # float16 tensor cores; no bfloat16
-    ("t4", {"bf16": 65, "f32": 8.1}),  # float16
-    ("tpu v6", {"bf16": 918}),
-    ("tpu v5 lite", {"bf16": 197}),
-    ("tpu v5e", {"bf16": 197}),
-    ("tpu v5", {"bf16": 459}),  # v5p
-    ("tpu v4", {"bf16": 275}),
-    ("tpu v3", {"bf16": 61.5}),  # per core (a JAX device)
-    ("tpu v2", {"bf16": 22.5}),
-)
-TPU_HIGHEST_PASSES = 6  # f32 at Precision.HIGHEST on TPU: six bf16 passes
 LARGE_TARGET = common.LARGE_TARGET
 
 
@@ -92,19 +73,19 @@ def cpu_peak() -> tuple[float, str]:
 
 
 def accel_peak(kind: str, platform: str, opts: common.Options) -> tuple[float | None, str]:
-    """(nominal GFLOP/s or None, the assumption) for a GPU/TPU ``device_kind``."""
-    peaks = next((p for key, p in ACCEL_PEAKS if key in kind.lower()), None)
-    if peaks is None:
-        return None, f"no nominal peak known for device_kind {kind!r}"
-    if opts.dtype == "bf16":
-        mode = "bf16"
-    elif platform == "tpu":
-        mode = "bf16" if opts.precision == "default" else "bf16/6"
-    else:
-        mode = "tf32" if opts.precision == "default" and "tf32" in peaks else "f32"
-    tflops = peaks["bf16"] / TPU_HIGHEST_PASSES if mode == "bf16/6" else peaks[mode]
-    return tflops * 1e3, (f"nominal dense {mode} peak of {kind} from the spec sheet "
-                          f"({tflops:.4g} TFLOP/s), not measured")
+    """(nominal GFLOP/s or None, the assumption) for a GPU/TPU ``device_kind``, from the
+    datasheet table ``dotsum.devices`` (f32 runs on TF32 tensor cores at precision default on
+    NVIDIA GPUs, as 6 bf16 passes at highest on TPUs)."""
+    device = common.table_device({"platform": platform, "kind": kind})
+    if device is None:
+        return None, f"no nominal peak known for device_kind {kind!r} (dotsum.devices)"
+    try:
+        peak = device.peak_for(opts.dtype_name, opts.lax_precision)
+    except ValueError as e:
+        return None, str(e)
+    return peak / 1e9, (f"nominal dense peak of {device.title} for {opts.dtype_name} at "
+                        f"precision {opts.precision} from dotsum.devices ({device.source}; "
+                        f"{peak / 1e12:.4g} TFLOP/s), not measured")
 
 
 def nominal_peak(dev: dict[str, str], opts: common.Options) -> tuple[float | None, str]:
@@ -124,7 +105,8 @@ def best_rates(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if r["metric"] != throughput.METRIC_RATE:
             continue
         case = out.setdefault(r["case"], {"flops": r["flops"], "large": r["large"],
-                                          "best": ("", 0.0), "dotsum": None})
+                                          "best": ("", 0.0), "dotsum": None,
+                                          "roofline": r.get("roofline_gflops")})
         if r["contender"] == "dotsum":
             case["dotsum"] = r["value"]
         if r["value"] > case["best"][1]:
@@ -144,6 +126,10 @@ def fraction_rows(rates: dict[str, dict[str, Any]], gemm: float, peak: float | N
             if peak:
                 rows.append(common.row(case, who, "fraction_of_nominal_peak", rate / peak,
                                        "ratio", opts, dev, **extra))
+            if r.get("roofline"):
+                rows.append(common.row(case, who, "fraction_of_roofline", rate / r["roofline"],
+                                       "ratio", opts, dev, roofline_gflops=r["roofline"],
+                                       **extra))
     return rows
 
 
@@ -167,13 +153,16 @@ def markdown(gemm_best: tuple[str, str, float], peak: float | None, peak_text: s
     for name, r in rates.items():
         best_name, best = r["best"]
         d = r["dotsum"]
+        roof = r.get("roofline")
         table.append([name + (" ★" if r["large"] else ""), common.fmt(r["flops"]),
                       f"{best_name} {best:.1f}", f"{best / gemm:.2f}",
                       f"{best / peak:.2f}" if peak else "—", f"{d:.1f}", f"{d / gemm:.2f}",
-                      f"{d / peak:.2f}" if peak else "—"])
+                      f"{d / peak:.2f}" if peak else "—", f"{d / roof:.2f}" if roof else "—"])
     lines.append(common.md_table(["case", "flops", "best contender (GFLOP/s)", "÷ best GEMM",
-                                  "÷ nominal", "dotsum GFLOP/s", "÷ best GEMM", "÷ nominal"],
-                                 table, "lrlrrrrr"))
+                                  "÷ nominal", "dotsum GFLOP/s", "÷ best GEMM", "÷ nominal",
+                                  "÷ roofline"], table, "lrlrrrrrr"))
+    if not any(r.get("roofline") for r in rates.values()):
+        lines.append("\n÷ roofline: this device is not in dotsum.devices (a CPU has no entry)")
     return "\n".join(lines)
 
 

@@ -120,6 +120,33 @@ def device() -> dict[str, str]:
     return {"platform": dev.platform, "kind": dev.device_kind, "label": label}
 
 
+def table_device(dev: dict[str, str]):
+    """This device's entry in ``dotsum.devices`` (peaks, bandwidth), or None (a CPU, say)."""
+    from dotsum import devices
+
+    return devices.detect(dev["kind"]) if dev["platform"] != "cpu" else None
+
+
+def roofline_rate(plan: Any, opts: Options, dev: dict[str, str]) -> float | None:
+    """The GFLOP/s ``plan`` would reach at its roofline on this device (``plan.roofline``:
+    the datasheet peak or bandwidth, whichever binds), or None where the table has no entry."""
+    device = table_device(dev)
+    if device is None or not plan.flops:
+        return None
+    try:
+        ideal = plan.roofline(device, opts.dtype_name, precision=opts.lax_precision)
+    except ValueError:  # no peak for this dtype on this device
+        return None
+    return plan.flops / ideal.seconds / 1e9
+
+
+def out_folder(dev: dict[str, str]) -> str:
+    """``benchmarks/results/<device>``: the table's name (``h200``), else the platform."""
+    device = table_device(dev)
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                        device.name if device is not None else dev["platform"])
+
+
 def versions(mods: dict[str, Any]) -> str:
     parts = [f"jax {jax.__version__}", f"numpy {np.__version__}"]
     parts += [f"{name} {mods[name].__version__}" for name in ("keras", "tf_keras", "tf")

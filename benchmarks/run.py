@@ -18,7 +18,7 @@ Run::
     python benchmarks/run.py --quick --out benchmarks/results/cpu     # 3-3.5 minutes on 2 CPU cores
     python benchmarks/run.py --out /tmp/full                          # the full sweep
     python benchmarks/run.py --quick --out /tmp/x --only dispatch     # one script (smoke test)
-    python benchmarks/run.py --dtype bf16 --precision default --out results/gpu   # accelerator
+    python benchmarks/accelerator.py           # on a GPU/TPU: the quick sweep in bf16 and f32
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_options(parser)
     parser.add_argument("--out", default=None,
-                        help="output folder (default: benchmarks/results/<platform>)")
+                        help="output folder (default: benchmarks/results/<device>: the "
+                             "dotsum.devices name, e.g. h200, else the platform)")
     parser.add_argument("--only", default="",
                         help=f"comma-separated scripts to run, of: {', '.join(SCRIPTS)}")
     args = parser.parse_args(argv)
@@ -116,8 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     opts = common.options_from(args)
     dev = common.device()
-    out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                                   dev["platform"])
+    out = args.out or common.out_folder(dev)
     os.makedirs(out, exist_ok=True)
     t0, load_before = time.monotonic(), loadavg()
     notes: list[str] = []

@@ -208,7 +208,8 @@ def paired_rate(case: C.Case, times: dict[str, Timing], name: str) -> float:
 def rows_for(case: C.Case, times: dict[str, Timing], opts: common.Options,
              dev: dict[str, str]) -> list[dict[str, Any]]:
     flops = case.flops
-    extra = dict(flops=flops, group=case.group, size=case.size, large=case.large)
+    extra = dict(flops=flops, group=case.group, size=case.size, large=case.large,
+                 roofline_gflops=common.roofline_rate(case.plan, opts, dev))
     out = []
     for name, t in times.items():
         mode = MODES[t.framework]
@@ -224,8 +225,10 @@ def rows_for(case: C.Case, times: dict[str, Timing], opts: common.Options,
 def markdown(results: list[tuple[C.Case, dict[str, Timing]]], opts: common.Options,
              dev: dict[str, str]) -> str:
     summary, detail = [], []
+    # accelerators: TFLOP/s (rows keep GFLOP/s)
+    scale, unit = (1e3, "TFLOP/s") if dev["platform"] != "cpu" else (1, "GFLOP/s")
     for case, times in results:
-        rate = case.flops / times["dotsum"].us / 1e3
+        rate = case.flops / times["dotsum"].us / 1e3 / scale
         jit, other = best_peer(times, True), best_peer(times, True, other_program=True)
         anyp = best_peer(times, False)
         said, _ = verdict(times)
@@ -239,11 +242,12 @@ def markdown(results: list[tuple[C.Case, dict[str, Timing]]], opts: common.Optio
         for name, t in sorted(times.items(), key=lambda kv: kv[1].ratio):
             detail.append([case.name, name + (" =" if t.same_program else ""),
                            MODES[t.framework], common.fmt(t.us),
-                           common.fmt(paired_rate(case, times, name)), f"{t.ratio:.2f}"])
+                           common.fmt(paired_rate(case, times, name) / scale),
+                           f"{t.ratio:.2f}"])
     doc = [c for c, _ in results if c.matmul_doc]
     forms = "; ".join(f"{c.name}: `{c.matmul_doc}`" for c in doc)
     return "\n".join([
-        "## Jit throughput (GFLOP/s = dotsum's plan.flops / time per call)",
+        f"## Jit throughput ({unit} = dotsum's plan.flops / time per call)",
         "",
         common.settings_line(opts, dev),
         "- JAX and Keras 3 contenders run inside `jax.jit`; TensorFlow and tf_keras inside "
@@ -252,21 +256,21 @@ def markdown(results: list[tuple[C.Case, dict[str, Timing]]], opts: common.Optio
         "the mean of the dotsum batches just before and after it (> 1: dotsum is "
         f"faster; the target is ≥ {JIT_TARGET} against every jit peer). NumPy is not a jit "
         "peer; it is shown apart.",
-        "- dotsum's GFLOP/s use its median time; a peer's use dotsum's median time × the "
+        f"- dotsum's {unit} use its median time; a peer's use dotsum's median time × the "
         "peer's paired ratio, so one case's figures share a time base (µs/call are raw medians).",
         "- Peers marked `=` compile to exactly dotsum's optimised HLO (names and metadata "
         "aside): their spread ('noise') is what this run's measurement can resolve, and a "
         "verdict only fails on a faster peer that runs a *different* program.",
         f"- matmul forms: {forms}" if forms else "",
         "",
-        common.md_table(["case", "flops", "dotsum GFLOP/s", "best jit peer (÷)",
+        common.md_table(["case", "flops", f"dotsum {unit}", "best jit peer (÷)",
                          "best other-program peer (÷)", "noise (÷ of `=` peers)",
                          f"≥ {JIT_TARGET}", "fastest incl. NumPy (÷)"],
                         summary, "lrrllrll"),
         "",
         "<details><summary>every contender (µs per call; time ÷ dotsum's)</summary>",
         "",
-        common.md_table(["case", "contender", "run as", "µs/call", "GFLOP/s", "÷ dotsum"],
+        common.md_table(["case", "contender", "run as", "µs/call", unit, "÷ dotsum"],
                         detail, "lllrrr"),
         "",
         "</details>",

@@ -6,28 +6,33 @@ import jax
 
 
 def platform_programs(jaxpr) -> list[list[str]]:
-    """The primitives a jaxpr runs, once per branch of each ``lax.platform_dependent`` in it (an
-    executor holds one where its CPU and GPU/TPU layouts differ), ``jit`` inlined."""
+    """The primitives a jaxpr runs on CPU and on TPU (GPUs get TPU's layout), ``jit`` inlined:
+    of each ``lax.platform_dependent`` (a dotsum executor holds one where its CPU and GPU/TPU
+    layouts differ; JAX's own ops hold some too) the branch of that platform."""
+    return [_program(jaxpr, platform) for platform in ("cpu", "tpu")]
+
+
+def _program(jaxpr, platform: str) -> list[str]:
     jaxpr = getattr(jaxpr, "jaxpr", jaxpr)
-    programs: list[list[str]] = [[]]
+    program: list[str] = []
     for eqn in jaxpr.eqns:
         if eqn.primitive.name == "jit":
-            inner = platform_programs(eqn.params["jaxpr"])
+            program += _program(eqn.params["jaxpr"], platform)
         elif eqn.primitive.name == "cond" and eqn.params.get("branches_platforms"):
-            inner = [p for b in eqn.params["branches"] for p in platform_programs(b)]
-        else:
-            inner = [[eqn.primitive.name]]
-        programs = [p + q for p in programs for q in inner]
-    return programs
+            (branch, *_) = [b for b, ps in zip(eqn.params["branches"],
+                                               eqn.params["branches_platforms"])
+                            if ps is None or platform in ps]
+            program += _program(branch, platform)
+        elif eqn.primitive.name != "platform_index":
+            program.append(eqn.primitive.name)
+    return program
 
 
 def assert_one_contraction(fn, *args) -> str:
     """Each platform's program of ``jax.jit(fn)`` runs one ``dot_general``, or (a product that
     sums nothing, on CPU) one multiply; no nested call, no einsum. Returns the jaxpr's text."""
     jaxpr = jax.make_jaxpr(jax.jit(fn))(*args)
-    programs = platform_programs(jaxpr)
-    assert 1 <= len(programs) <= 2, jaxpr
-    for program in programs:
+    for program in platform_programs(jaxpr):
         assert program.count("dot_general") == 1 or (
             "dot_general" not in program and program.count("mul") == 1), (program, jaxpr)
     text = str(jaxpr)

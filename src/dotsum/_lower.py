@@ -47,6 +47,8 @@ class Prepare:
     sum_axes: tuple[int, ...]
     labels: str  # the labels afterwards
     squeeze: tuple[int, ...] = ()  # size-1 axes, dropped first
+    # GPU/TPU: a diagonal stays where its first axis was (no transpose), instead of moving last
+    in_place: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,7 +140,7 @@ class Lowering:
     __str__ = describe
 
 
-def _prepare(labels: str, others: set[str], unit: set[str]) -> Prepare:
+def _prepare(labels: str, others: set[str], unit: set[str], in_place: bool = False) -> Prepare:
     squeeze = tuple(p for p, c in enumerate(labels) if c in unit)
     diagonals = []
     current = [c for c in labels if c not in unit]
@@ -147,10 +149,11 @@ def _prepare(labels: str, others: set[str], unit: set[str]) -> Prepare:
             p = current.index(label)
             q = current.index(label, p + 1)
             diagonals.append((p, q))
-            current = [c for k, c in enumerate(current) if k not in (p, q)] + [label]
+            current = ([c for k, c in enumerate(current) if k != q] if in_place else
+                       [c for k, c in enumerate(current) if k not in (p, q)] + [label])
     sum_axes = tuple(p for p, c in enumerate(current) if c not in others)
     kept = "".join(c for c in current if c in others)
-    return Prepare(tuple(diagonals), sum_axes, kept, squeeze)
+    return Prepare(tuple(diagonals), sum_axes, kept, squeeze, in_place and bool(diagonals))
 
 
 def lower(plan: Plan, platform: str = "cpu") -> Lowering:
@@ -164,7 +167,7 @@ def lower(plan: Plan, platform: str = "cpu") -> Lowering:
     prepare = []
     for k, mine in enumerate(labels):
         others = set(out).union(*(set(o) for j, o in enumerate(labels) if j != k))
-        prepare.append(_prepare(mine, others, unit))
+        prepare.append(_prepare(mine, others, unit, in_place=layout != "cpu"))
     current = [p.labels for p in prepare]
     names = [o.name for o in plan.operands]
     path = plan.path if plan.path is not None else ((0, 1),) * (len(current) - 1)
@@ -224,11 +227,24 @@ def _prepared(a: jax.Array, operand, prep: Prepare, dtype, preferred, epsilon) -
     if prep.squeeze:
         a = lax.squeeze(a, prep.squeeze)
     for p, q in prep.diagonals:
-        a = jnp.diagonal(a, axis1=p, axis2=q)
+        a = _diagonal_in_place(a, p, q) if prep.in_place else jnp.diagonal(a, axis1=p, axis2=q)
     if prep.sum_axes:
         acc = _accumulator(a.dtype, preferred)
         a = jnp.sum(a.astype(acc), axis=prep.sum_axes, dtype=acc)
     return a
+
+
+def _diagonal_in_place(a: jax.Array, p: int, q: int) -> jax.Array:
+    """The diagonal of axes ``p < q``, at axis ``p``, the other axes in order: no transpose.
+    Adjacent axes are one strided slice of their merged axis; others a mask and a reduction
+    over ``q`` (exact: one term is kept, the rest are zero), as ``jnp.einsum`` does."""
+    n = a.shape[p]
+    if q == p + 1:
+        merged = a.reshape(a.shape[:p] + (n * n,) + a.shape[q + 1:])
+        return lax.slice_in_dim(merged, 0, n * n, stride=n + 1, axis=p)
+    eye = lax.broadcasted_iota(np.int32, a.shape, p) == lax.broadcasted_iota(np.int32, a.shape, q)
+    kept = jnp.where(eye, a, jnp.zeros((), a.dtype))
+    return jnp.any(kept, axis=q) if a.dtype == jnp.bool_ else jnp.sum(kept, axis=q, dtype=a.dtype)
 
 
 def _multiply_run(lhs, rhs, broadcast, rank: int, preferred) -> jax.Array:
