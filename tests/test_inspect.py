@@ -299,3 +299,18 @@ def test_readme_shows_the_examples_output():
     if os.environ.get("DOTSUM_UPDATE_README"):
         (root / "README.md").write_text(readme[:start] + block + readme[end:])
     assert readme[start:end] == block
+
+
+def test_only_this_platforms_layout_is_counted():
+    """K.dot of ranks 3 and 4 lowers differently for CPU (y transposed first) and GPU/TPU: the
+    executor holds both under lax.platform_dependent, and inspect counts the one that runs
+    here, once, without a cond note."""
+    x = jax.ShapeDtypeStruct((2, 3, 4), jnp.float32)
+    y = jax.ShapeDtypeStruct((7, 6, 4, 5), jnp.float32)
+    plan = K.dot.plan(x.shape, y.shape)
+    assert plan.lowering_for("cpu") != plan.lowering_for("tpu")
+    (row,) = dotsum.inspect(K.dot, x, y).rows
+    sizes = plan.sizes
+    expected = tuple(tuple(sizes[c] for c in labels)
+                     for labels in plan.lowering.step_operands()[0])
+    assert (row.count, row.notes, row.shapes, row.plan) == (1, (), expected, plan)

@@ -39,7 +39,8 @@ SOURCE = ROOT / "src" / "dotsum"
 # quickest and most discriminating first: with -x a killed mutant stops at its first failure
 SUBSET = ["tests/test_golden.py", "tests/test_errors.py", "tests/test_exactness.py",
           "tests/test_einsum.py", "tests/test_legacy.py", "tests/test_compiled.py",
-          "tests/test_reliability.py", "tests/test_fuzz.py"]
+          "tests/test_reliability.py", "tests/test_fuzz.py", "tests/test_platforms.py",
+          "tests/test_devices.py", "tests/test_inspect.py"]
 
 
 def apply(tree: Path, module: str, original: str, mutated: str) -> None:

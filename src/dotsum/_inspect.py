@@ -147,28 +147,33 @@ def inspect(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
     return Report(tuple(rows))
 
 
-def _walk(jaxpr: jex.Jaxpr, count: int, notes: tuple[str, ...], found: list[Row]) -> None:
+def _walk(jaxpr: jex.Jaxpr, count: int, notes: tuple[str, ...], found: list[Row],
+          scope: str = "") -> None:
+    """``scope``: the name stack outside ``jaxpr`` where its equations' own stacks start afresh
+    (a ``cond`` branch's)."""
     for eqn in jaxpr.eqns:
         name = eqn.primitive.name
         if name == "dot_general":
-            found.append(_row(eqn, count, notes))
+            found.append(_row(eqn, count, notes, scope))
         elif name == "scan":
-            _walk(eqn.params["jaxpr"].jaxpr, count * eqn.params["length"], notes, found)
+            _walk(eqn.params["jaxpr"].jaxpr, count * eqn.params["length"], notes, found, scope)
         elif name == "while":
             note = "while loop: trip count unknown, counted once"
             for key in ("cond_jaxpr", "body_jaxpr"):
-                _walk(eqn.params[key].jaxpr, count, (*notes, note), found)
+                _walk(eqn.params[key].jaxpr, count, (*notes, note), found, scope)
         elif name == "cond" and eqn.params.get("branches_platforms") is not None:
             # lax.platform_dependent (a dotsum executor's per-platform layouts): only the
             # branch of the platform it runs on here is ever compiled
-            _walk(_platform_branch(eqn.params).jaxpr, count, notes, found)
+            _walk(_platform_branch(eqn.params).jaxpr, count, notes, found,
+                  f"{scope}{eqn.source_info.name_stack}/")
         elif name == "cond":
             branches = eqn.params["branches"]
             for i, branch in enumerate(branches):
-                _walk(branch.jaxpr, count, (*notes, f"cond branch {i} of {len(branches)}"), found)
+                _walk(branch.jaxpr, count, (*notes, f"cond branch {i} of {len(branches)}"),
+                      found, scope)
         else:  # jit, custom_jvp/vjp, checkpoint, shard_map, ...: once per execution
             for sub in jex.jaxprs_in_params(eqn.params):
-                _walk(sub, count, notes, found)
+                _walk(sub, count, notes, found, scope)
 
 
 def _platform_branch(params: dict[str, Any]):
@@ -179,7 +184,7 @@ def _platform_branch(params: dict[str, Any]):
     raise ValueError(f"dotsum.inspect: no branch of lax.platform_dependent for {platform!r}")
 
 
-def _row(eqn: Any, count: int, notes: tuple[str, ...]) -> Row:
+def _row(eqn: Any, count: int, notes: tuple[str, ...], scope: str = "") -> Row:
     lhs, rhs = (v.aval for v in eqn.invars)
     (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
     subscripts = lettered(lhs.ndim, rhs.ndim, ((lc, rc), (lb, rb)))
@@ -188,7 +193,7 @@ def _row(eqn: Any, count: int, notes: tuple[str, ...]) -> Row:
     dtypes = [str(lhs.dtype)] if lhs.dtype == rhs.dtype else [str(lhs.dtype), str(rhs.dtype)]
     out = str(eqn.outvars[0].aval.dtype)
     dtype = ",".join(dtypes) + ("" if out == dtypes[0] and len(dtypes) == 1 else f"->{out}")
-    name_stack = str(eqn.source_info.name_stack)
+    name_stack = scope + str(eqn.source_info.name_stack)
     op, plan = _dotsum_origin(name_stack, (tuple(lhs.shape), tuple(rhs.shape)))
     if "transpose(" in name_stack:  # JAX's transpose rule wrote it: a gradient's product
         notes = (*notes, "backward")

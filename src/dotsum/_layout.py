@@ -151,22 +151,15 @@ def contract_cpu(x: str, y: str, needed: set[str], out: str | None, sizes: dict[
 def contract_xla(x: str, y: str, needed: set[str], out: str | None):
     """The lowering of one pairwise step for GPU and TPU, where XLA lays operands out itself:
     (swap, None, None, dimension numbers, result labels, whether the result is transposed into
-    ``out`` order). No operand is transposed; of both operand orders and the three batch orders
-    the first whose result is already in ``out`` order wins, else the natural one. A step that
-    sums nothing is a ``dot_general`` with no contracting dimensions, as in ``jnp.einsum``."""
-    swap, batch_orders, (contract, *_) = _orders(x, y, needed, out)
-    for swapped in (swap, not swap):
-        lhs, rhs = (y, x) if swapped else (x, y)
-        for batch in batch_orders:
-            result = "".join(batch + [c for c in lhs if c not in rhs] +
-                             [c for c in rhs if c not in lhs])
-            if out is None or result == out:
-                return (swapped, None, None, _dimension_numbers(lhs, rhs, batch, contract),
-                        result, False)
-    batch = batch_orders[0]
+    ``out`` order). No operand is transposed; batch axes come in the output's order and the
+    operands in the order that gives the output's free-axis order where one does (a result
+    ``batch…, lhs free…, rhs free…`` can match ``out`` in no other way). A step that sums nothing
+    is a ``dot_general`` with no contracting dimensions, as in ``jnp.einsum``."""
+    swap, (batch, *_), (contract, *_) = _orders(x, y, needed, out)
     lhs, rhs = (y, x) if swap else (x, y)
     result = "".join(batch + [c for c in lhs if c not in rhs] + [c for c in rhs if c not in lhs])
-    return swap, None, None, _dimension_numbers(lhs, rhs, batch, contract), result, True
+    return (swap, None, None, _dimension_numbers(lhs, rhs, batch, contract), result,
+            out is not None and result != out)
 
 
 def multiply_cpu(x: str, y: str, out: str | None):

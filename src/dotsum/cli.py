@@ -334,7 +334,7 @@ def _time(plan: Plan, dtype: np.dtype) -> str:
         except ValueError as e:
             return f"{text}\n  {'roofline':<{width}}  {e}"
         text += (f"\n  {'roofline':<{width}}  {ideal}\n  {'':<{width}}  measured: "
-                 f"{ideal.seconds / median:.1%} of the roofline")
+                 f"{100 * ideal.seconds / median:.3g}% of the roofline")
     return text
 
 
