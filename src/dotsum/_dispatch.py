@@ -27,6 +27,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from dotsum._errors import fail, type_name
+from dotsum._inspect import register
 from dotsum._keys import Unkeyable, freeze
 from dotsum._lower import executor
 from dotsum._options import normalize_dtype, normalize_precision
@@ -124,11 +125,15 @@ class Op:
 
     def _plan(self, shapes: tuple[tuple[int, ...], ...], static: Sequence[Any], precision: Any,
               preferred_element_type: Any) -> Plan:
-        return self._rule(
+        plan = self._rule(
             self.name, *((shapes,) if self.arg_names is None else shapes), *static,
             precision=normalize_precision(self.name, precision),
             preferred_element_type=normalize_dtype(self.name, preferred_element_type),
         )
+        # for dotsum.inspect; at planning, not only while tracing: JAX's trace cache compares
+        # partials by value, so an executor rebuilt for an equal plan may never trace again
+        register(plan)
+        return plan
 
     def _arg_name(self, i: int) -> str:
         return f"operands[{i}]" if self.arg_names is None else self.arg_names[i]
