@@ -114,8 +114,8 @@ def test_nested_jit_custom_vjp_and_dotsum_ops_are_found_and_named():
 def test_one_op_at_several_sizes_names_each_plan():
     """Two plans share a name scope (same op, same subscripts): each row names its own, found
     by its operand shapes, also on 3-operand paths whose steps share shapes with other plans.
-    Plans other tests keep alive (``ops.einsum("ij,jk", ...)``, the same step) are dropped
-    first: where two live plans share a scope and a step, inspect names neither."""
+    Sizes no other test uses: where two live plans share a scope and a step (``"ij,jk"`` and
+    ``"ij,jk->ik"`` at the same shapes), inspect names neither."""
     dotsum.clear_caches()
     gc.collect()
 
@@ -124,14 +124,14 @@ def test_one_op_at_several_sizes_names_each_plan():
         big = ops.einsum("ij,jk->ik", small, v)
         return ops.einsum("ij,jk,kl->il", big, v.T, v) + ops.einsum("ij,jk,kl->il", x, w, v)
 
-    shapes = [(2, 3), (3, 4), (4, 8)]
+    shapes = [(5, 7), (7, 9), (9, 11)]
     report = dotsum.inspect(f, *(spec(*s) for s in shapes))
     two = {r.shapes: r.plan for r in report.rows if r.plan is not None and not r.plan.path}
-    assert two == {((2, 3), (3, 4)): ops.einsum.plan("ij,jk->ik", (2, 3), (3, 4)),
-                   ((2, 4), (4, 8)): ops.einsum.plan("ij,jk->ik", (2, 4), (4, 8))}
+    assert two == {((5, 7), (7, 9)): ops.einsum.plan("ij,jk->ik", (5, 7), (7, 9)),
+                   ((5, 9), (9, 11)): ops.einsum.plan("ij,jk->ik", (5, 9), (9, 11))}
     three = {r.plan for r in report.rows if r.plan is not None and r.plan.path}
-    assert three == {ops.einsum.plan("ij,jk,kl->il", (2, 8), (8, 4), (4, 8)),
-                     ops.einsum.plan("ij,jk,kl->il", (2, 3), (3, 4), (4, 8))}
+    assert three == {ops.einsum.plan("ij,jk,kl->il", (5, 11), (11, 9), (9, 11)),
+                     ops.einsum.plan("ij,jk,kl->il", (5, 7), (7, 9), (9, 11))}
 
 
 def test_grad_shows_the_backward_products():
