@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from jax import export
+from test_compiled import _jnp_einsum
 from test_einsum import CORPUS, equations
 from test_golden import GOLDEN, PLANNERS
 from test_golden import OPS as GOLDEN_OPS
@@ -33,14 +34,6 @@ def _stablehlo(fn, shapes, platforms, dtype=jnp.float32) -> str:
 
 def _transposes(text: str) -> int:
     return text.count("stablehlo.transpose ")
-
-
-def _jnp_einsum(plan):
-    """jnp.einsum of the plan's contraction (its reshapes and conjugations are not layout)."""
-    def einsum(*arrays):
-        prepared = [a.reshape(o.einsum_shape) for a, o in zip(arrays, plan.operands)]
-        return jnp.einsum(plan.subscripts, *prepared).reshape(plan.out_shape)
-    return einsum
 
 
 def _emitted(lowering) -> int:

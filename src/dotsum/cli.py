@@ -350,7 +350,7 @@ def _exported(plan: Plan, specs, platform: str) -> str:
                      if not line.startswith("#loc"))
     transposes = text.count("stablehlo.transpose")
     return (f"\nStableHLO exported for {platform}:\n{text}\ntransposes in it: {transposes} "
-            f"(the plan emits {len([m for m in plan.lowering_for(platform).moves])})")
+            f"(the plan emits {len(plan.lowering_for(platform).moves)})")
 
 
 def run(argv: Sequence[str] | None = None) -> str:
