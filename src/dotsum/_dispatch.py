@@ -16,7 +16,6 @@ would reject nor returns another call's result.
 
 from __future__ import annotations
 
-import operator
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -32,6 +31,7 @@ from dotsum._keys import Unkeyable, freeze
 from dotsum._lower import executor
 from dotsum._options import normalize_dtype, normalize_precision
 from dotsum._plan import Plan
+from dotsum._symbolic import Inconclusive, check_size, parse_shapes
 
 try:  # the concrete type of eager JAX arrays: an exact type test is 4x cheaper than isinstance
     from jax._src.array import ArrayImpl as _ARRAY_IMPL
@@ -107,7 +107,9 @@ class Op:
 
     def plan(self, shapes: Sequence[Sequence[int]], static: Sequence[Any],
              precision: Any = None, preferred_element_type: Any = None) -> Plan:
-        """The rule's plan for these shapes and params, memoised (by value: see ``_keys``)."""
+        """The rule's plan for these shapes and params, memoised (by value: see ``_keys``).
+        Sizes may be symbolic: JAX dimension expressions, or strings such as ``"b"`` that
+        :func:`~dotsum._symbolic.parse_shapes` reads in one scope per call."""
         try:
             shapes = tuple(_shape(self.name, self._arg_name(i), s) for i, s in enumerate(shapes))
             try:
@@ -125,11 +127,17 @@ class Op:
 
     def _plan(self, shapes: tuple[tuple[int, ...], ...], static: Sequence[Any], precision: Any,
               preferred_element_type: Any) -> Plan:
-        plan = self._rule(
-            self.name, *((shapes,) if self.arg_names is None else shapes), *static,
-            precision=normalize_precision(self.name, precision),
-            preferred_element_type=normalize_dtype(self.name, preferred_element_type),
-        )
+        names = [self._arg_name(i) for i in range(len(shapes))]
+        shapes = parse_shapes(self.name, names, shapes)
+        try:
+            plan = self._rule(
+                self.name, *((shapes,) if self.arg_names is None else shapes), *static,
+                precision=normalize_precision(self.name, precision),
+                preferred_element_type=normalize_dtype(self.name, preferred_element_type),
+            )
+        except Inconclusive as e:  # a comparison no rule asked through dotsum._symbolic
+            fail(self.name, f"cannot decide a comparison of symbolic sizes "
+                            f"({str(e).splitlines()[0]})", dict(zip(names, shapes)))
         # for dotsum.inspect; at planning, not only while tracing: JAX's trace cache compares
         # partials by value, so an executor rebuilt for an equal plan may never trace again
         register(plan)
@@ -185,12 +193,20 @@ class Op:
         return len(self._calls)
 
 
-def _shape(op: str, name: str, shape: Any) -> tuple[int, ...]:
+def _shape(op: str, name: str, shape: Any) -> tuple[Any, ...]:
+    if shape is None or isinstance(shape, str):
+        fail(op, f"the shape of {name} must be a sequence of sizes; got {shape!r}",
+             kind=TypeError)
     try:
-        out = tuple(operator.index(d) for d in shape)
+        out = tuple(map(check_size, shape))
     except TypeError:
-        fail(op, f"the shape of {name} must be a sequence of ints; got {shape!r}", kind=TypeError)
-    if any(d < 0 for d in out):
+        if any(d is None for d in shape):
+            fail(op, f"the shape of {name} has an unknown size (None): a plan needs every size; "
+                     f"name an unknown one, e.g. \"b\" for a batch size; got {tuple(shape)!r}",
+                 kind=TypeError)
+        fail(op, f"the shape of {name} must be a sequence of ints or symbolic sizes (such as "
+                 f"\"b\"); got {shape!r}", kind=TypeError)
+    if any(type(d) is int and d < 0 for d in out):
         fail(op, f"the shape of {name} must have non-negative sizes; got {out}")
     return out
 

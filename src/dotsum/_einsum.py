@@ -26,6 +26,7 @@ from dotsum._errors import fail, type_name
 from dotsum._lettering import LETTERS, TooManyLabels, check_count
 from dotsum._plan import Plan, Term, make_plan
 from dotsum._rules import is_int
+from dotsum._symbolic import broadcastable, differ, hint
 
 Flavour = Literal["numpy", "tf"]
 ELLIPSIS = "..."
@@ -41,6 +42,11 @@ def _split_term(op: str, term: str, where: str, subscripts: str) -> tuple[list[s
             fail(op, f"invalid character {ch!r} in {where} {term!r} of subscripts {subscripts!r};"
                      " labels are the letters a-z, A-Z, and '...'")
     return list(head + tail), (len(head) if sep else None)
+
+
+def _where(label, at) -> str:
+    name = "the ellipsis" if isinstance(label, tuple) else f"label {label!r}"
+    return f"{name} (size {at[2]} in operands[{at[0]}] axis {at[1]})"
 
 
 def _size_error(op, label, was, now, subscripts, shape_map):
@@ -86,7 +92,9 @@ def parse(op: str, subscripts: Any, shapes: Sequence[tuple[int, ...]], flavour: 
         mine: dict[Hashable, tuple[int, int]] = {}
         for axis, (label, size) in enumerate(zip(term_ids, shape)):
             known_axis, known = mine.setdefault(label, (axis, size))
-            if size != known:
+            if differ(op, shape_map, size, known,
+                      f"{_where(label, (i, known_axis, known))} has the same size at axis {axis}"
+                      f" ({size}), as a diagonal needs (subscripts {subscripts!r})"):
                 _size_error(op, label, (i, known_axis, known), (i, axis, size), subscripts,
                             shape_map)
         for label, (axis, size) in mine.items():
@@ -94,8 +102,14 @@ def parse(op: str, subscripts: Any, shapes: Sequence[tuple[int, ...]], flavour: 
                 sizes[label], first[label] = size, (i, axis)
                 continue
             known = sizes[label]
-            broadcasts = (flavour == "numpy" or isinstance(label, tuple)) and 1 in (size, known)
-            if size != known and not broadcasts:
+            was = (*first[label], known)
+            what = (f"{_where(label, was)} agrees with size {size} in operands[{i}] axis {axis}"
+                    f" (subscripts {subscripts!r})")
+            if flavour == "numpy" or isinstance(label, tuple):
+                mismatch = not broadcastable(op, shape_map, size, known, what)
+            else:
+                mismatch = differ(op, shape_map, size, known, what)
+            if mismatch:
                 _size_error(op, label, (*first[label], known), (i, axis, size), subscripts,
                             shape_map)
             if known == 1:  # a broadcast 1 takes the other size (0 included)
@@ -178,7 +192,9 @@ def contraction_path(op: str, subscripts: str, shapes: Sequence[tuple[int, ...]]
             fail(op, f"optimize must be a bool, a str or an explicit path; got "
                      f"{type_name(optimize)}", kind=TypeError)
         try:
-            path, _ = opt_einsum.contract_path(subscripts, *shapes, shapes=True,
+            # a symbolic size only prices the path here: it counts as large (_symbolic.HINT)
+            priced = [tuple(map(hint, shape)) for shape in shapes]
+            path, _ = opt_einsum.contract_path(subscripts, *priced, shapes=True,
                                                optimize=optimize)
         except (KeyError, ValueError, TypeError) as e:
             fail(op, f"optimize={optimize!r} is not an opt_einsum path strategy ({e})")

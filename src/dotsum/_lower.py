@@ -29,6 +29,7 @@ from jax import lax
 from dotsum._errors import fail
 from dotsum._inspect import register, scope
 from dotsum._layout import contract_cpu, contract_xla, model, multiply_cpu
+from dotsum._symbolic import Inconclusive, hint
 
 if TYPE_CHECKING:
     from dotsum._plan import Plan
@@ -161,7 +162,8 @@ def lower(plan: Plan, platform: str = "cpu") -> Lowering:
     2 operands), laid out by that platform's model (:mod:`dotsum._layout`)."""
     layout = model(platform)
     sizes = plan.sizes
-    unit = {c for c, n in sizes.items() if n == 1}
+    unit = {c for c, n in sizes.items() if n == 1}  # a symbol is not 1: keeping its axis is exact
+    priced = {c: hint(n) for c, n in sizes.items()}  # a symbol prices the layout as large
     labels = [o.labels for o in plan.operands]
     out = "".join(c for c in plan.output if c not in unit)  # run() reshapes size-1 axes back in
     prepare = []
@@ -185,7 +187,7 @@ def lower(plan: Plan, platform: str = "cpu") -> Lowering:
                                             rhs_perm, broadcast))
         else:
             swap, lhs_perm, rhs_perm, dims, result, result_moves = (
-                contract_cpu(current[i], current[j], needed, out if last else None, sizes)
+                contract_cpu(current[i], current[j], needed, out if last else None, priced)
                 if layout == "cpu" else
                 contract_xla(current[i], current[j], needed, out if last else None))
             lhs, rhs = (j, i) if swap else (i, j)
@@ -278,7 +280,7 @@ def run(plan: Plan, *arrays: jax.Array) -> jax.Array:
     op and showing every operand's shape."""
     try:
         return _run(plan, *arrays)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, Inconclusive) as e:
         message = str(e)
         if message.startswith(f"{plan.op}:"):  # ours, already in the house format
             raise

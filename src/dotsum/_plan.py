@@ -22,6 +22,7 @@ import numpy as np
 
 from dotsum._errors import fail
 from dotsum._lettering import TooManyLabels, letter
+from dotsum._symbolic import count
 
 
 class Term(NamedTuple):
@@ -186,13 +187,13 @@ class Plan:
         reshape = "" if self.einsum_out_shape == self.out_shape else (
             f"reshaped from {self.einsum_out_shape}")
         lines.append(f"  {'out':<{names}}  {self.output:<{width}}  {self.out_shape}  {reshape}")
-        lines.append(f"  {'flops':<{names}}  {self.flops:,}")
+        lines.append(f"  {'flops':<{names}}  {count(self.flops)}")
         if self.path is not None:
             lines.append(f"  {'path':<{names}}  {list(self.path)}")
         operand_names = [o.name for o in self.operands]
         lines.append(f"  {'xla':<{names}}  {platform}: {lowering.describe(operand_names)}")
         if lowering.moves:
-            moved = ", ".join(f"{m.what} {m.elements:,}" for m in lowering.moves)
+            moved = ", ".join(f"{m.what} {count(m.elements)}" for m in lowering.moves)
             why = "to change layout" if lowering.layout == "cpu" else (
                 "into the output order; XLA may fold it into its layout")
             lines.append(f"  {'copies':<{names}}  {moved} elements ({why})")

@@ -10,6 +10,7 @@ import numpy as np
 
 from dotsum._errors import Shapes, fail, type_name
 from dotsum._plan import Term
+from dotsum._symbolic import broadcastable, differ
 
 
 def is_int(value: Any) -> bool:
@@ -49,10 +50,13 @@ def broadcast(
     for j in range(rank):
         da = a_dims[j - pa] if j >= pa else None
         db = b_dims[j - pb] if j >= pb else None
-        if da is not None and db is not None and da != db and 1 not in (da, db):
+        if da is not None and db is not None and not broadcastable(
+                op, shapes, da, db, f"axis {j - pa} of {a} (size {da}) broadcasts against "
+                                    f"axis {j - pb} of {b} (size {db})"):
             fail(op, f"batch axes do not broadcast: axis {j - pa} of {a} (size {da}) vs axis "
                      f"{j - pb} of {b} (size {db})", shapes)
-        size = max(d for d in (da, db) if d is not None) if 0 not in (da, db) else 0
+        # the size that is not a broadcast 1 (0 included), or either if they are equal
+        size = db if da is None or (da == 1 and db is not None) else da
         for dim, ids, kept in ((da, a_ids, a_kept), (db, b_ids, b_kept)):
             if dim is not None and (dim == size):
                 ids.append(("batch", j))
@@ -80,7 +84,9 @@ def matmul_terms(
     ``a_shape``/``b_shape`` may differ from the user's (``shapes``), e.g. after rank padding.
     """
     ka, kb = (-2 if transpose_a else -1), (-1 if transpose_b else -2)
-    if a_shape[ka] != b_shape[kb]:
+    if differ(op, shapes, a_shape[ka], b_shape[kb],
+              f"axis {ka} of {a} (size {a_shape[ka]}) matches axis {kb} of {b} "
+              f"(size {b_shape[kb]})"):
         fail(op, f"axis {ka} of {a} (size {a_shape[ka]}) does not match axis {kb} of {b} "
                  f"(size {b_shape[kb]})", shapes)
     a_ids, a_kept, b_ids, b_kept, out_ids, out_sizes = broadcast(
@@ -123,7 +129,8 @@ def numpy_dot_terms(op: str, shapes: Shapes, x: str, y: str, *, scalars: bool,
         terms = [Term(x, xs, ids[0], xs), Term(y, ys, ids[1], ys)]
         return terms, ids[0] + ids[1], xs + ys
     ya = -2 if len(ys) >= 2 else -1
-    if xs[-1] != ys[ya]:
+    if differ(op, shapes, xs[-1], ys[ya], f"axis -1 of {x} (size {xs[-1]}) matches axis {ya} "
+                                         f"of {y} (size {ys[ya]})"):
         fail(op, f"axis -1 of {x} (size {xs[-1]}) does not match axis {ya} of {y} "
                  f"(size {ys[ya]})", shapes)
     x_ids = tuple(("x", i) for i in range(len(xs) - 1)) + ("k",)
@@ -218,7 +225,8 @@ def tensordot_terms(op: str, shapes: Shapes, a: str, b: str,
     order, ``a``'s first. Every pair of sizes must agree (messages use the ``spelled`` axes)."""
     sa, sb = tuple(shapes[a]), tuple(shapes[b])
     for i, j, n, m in zip(*spelled, *normal):
-        if sa[n] != sb[m]:
+        if differ(op, shapes, sa[n], sb[m], f"axis {i} of {a} (size {sa[n]}) matches axis {j} "
+                                           f"of {b} (size {sb[m]})"):
             fail(op, f"axis {i} of {a} (size {sa[n]}) does not match axis {j} of {b} "
                      f"(size {sb[m]})", shapes)
     a_ids: list[Hashable] = [(a, p) for p in range(len(sa))]

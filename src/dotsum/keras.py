@@ -25,6 +25,7 @@ from dotsum._rules import (
     numpy_dot_terms,
     require_rank,
 )
+from dotsum._symbolic import broadcastable, differ, is_one
 
 __all__ = ["Dot", "batch_dot", "dot"]
 
@@ -90,7 +91,7 @@ def _require_batched(op: str, shapes: Shapes) -> None:
     for name in shapes:
         require_rank(op, name, shapes, 2, " (axis 0 is the batch axis)")
     x, y = shapes.values()
-    if x[0] != y[0]:
+    if differ(op, shapes, x[0], y[0], f"x.shape[0]={x[0]} equals y.shape[0]={y[0]}"):
         fail(op, f"batch sizes differ: x.shape[0]={x[0]}, y.shape[0]={y[0]}", shapes)
 
 
@@ -114,7 +115,7 @@ def _batch_dot_terms(op: str, shapes: Shapes, pair: tuple[int, int], axes: Any
                  shapes)
         normal.append(n)
     a0, a1 = normal
-    if x[a0] != y[a1]:
+    if differ(op, shapes, x[a0], y[a1], f"x.shape[{a0}]={x[a0]} equals y.shape[{a1}]={y[a1]}"):
         fail(op, f"contracted axes differ in size: x.shape[{a0}] != y.shape[{a1}] "
                  f"({x[a0]} != {y[a1]}) for axes={axes!r}", shapes)
     x_ids = tuple("b" if i == 0 else "k" if i == a0 else ("x", i) for i in range(len(x)))
@@ -167,7 +168,10 @@ def _legacy_rule(op: str, x: tuple[int, ...], y: tuple[int, ...], axes: Any,
     if diff:
         start = len(x) + len(y) - 3 if len(x) > len(y) else len(x) - 1
         squeeze = range(start, start + diff)
-        if not all(-len(out_shape) <= i < len(out_shape) and out_shape[i] == 1 for i in squeeze):
+        if not all(-len(out_shape) <= i < len(out_shape) and is_one(
+                op, shapes, out_shape[i], f"axis {i} of Keras 2.2.4's intermediate product "
+                                          f"{out_shape}, which it squeezes, has size 1")
+                   for i in squeeze):
             fail(op, f"Keras 2.2.4 fails here: it squeezes axes {tuple(squeeze)} of its "
                      f"intermediate product of shape {out_shape}, which are not all of size 1",
                  shapes)
@@ -186,7 +190,9 @@ def _legacy_rank2(op, shapes, xp, yp, a0, a1):
         fail(op, f"Keras 2.2.4 fails here: axis {summed_axis} is out of range for its rank-2 "
                  f"product (axes={(a0, a1)!r})", shapes)
     left = xp if a0 == a1 else xp[::-1]
-    if not all(p == q or 1 in (p, q) for p, q in zip(left, yp)):
+    if not all(broadcastable(op, shapes, p, q, f"{p} broadcasts against {q} in Keras 2.2.4's "
+                                               f"product of {left} and {yp}")
+               for p, q in zip(left, yp)):
         product = "x * y" if a0 == a1 else "transpose(x) * y"
         fail(op, f"Keras 2.2.4 fails here: {product} does not broadcast ({left} vs {yp}, "
                  "after padding)", shapes)

@@ -22,6 +22,7 @@ from dotsum._rules import (
     tensordot_axes,
     tensordot_terms,
 )
+from dotsum._symbolic import differ
 
 __all__ = ["dot", "einsum", "inner", "matmul", "outer", "tensordot", "vdot"]
 
@@ -74,7 +75,9 @@ def _outer_rule(op: str, x1, x2, **options: Any) -> Plan:
 
 def _vdot_rule(op: str, x1, x2, **options: Any) -> Plan:
     terms = [_flat("x1", x1, "k", conj=True), _flat("x2", x2, "k")]
-    if terms[0].einsum_shape != terms[1].einsum_shape:
+    n1, n2 = terms[0].einsum_shape[0], terms[1].einsum_shape[0]
+    if differ(op, {"x1": x1, "x2": x2}, n1, n2,
+              f"x1 and x2 have the same number of elements ({n1} and {n2})"):
         fail(op, f"x1 and x2 must have the same number of elements; got "
                  f"{terms[0].einsum_shape[0]} and {terms[1].einsum_shape[0]}", {"x1": x1, "x2": x2})
     return make_plan(op, (), terms, (), (), **options)

@@ -25,6 +25,7 @@ from dotsum._rules import (
     tensordot_axes,
     tensordot_terms,
 )
+from dotsum._symbolic import differ
 
 __all__ = ["einsum", "matmul", "matvec", "tensordot"]
 
@@ -180,7 +181,8 @@ def _matvec_rule(op: str, a: tuple[int, ...], b: tuple[int, ...], transpose_a: A
     require_rank(op, "a", shapes, 2, " (a matrix, or a batch of them)")
     require_rank(op, "b", shapes, 1, " (a vector, or a batch of them)")
     ka = -2 if transpose_a or adjoint_a else -1
-    if a[ka] != b[-1]:
+    if differ(op, shapes, a[ka], b[-1], f"axis {ka} of a (size {a[ka]}) matches axis -1 of b "
+                                        f"(size {b[-1]})"):
         fail(op, f"axis {ka} of a (size {a[ka]}) does not match axis -1 of b (size {b[-1]})",
              shapes)
     # matmul(a, b[..., None])[..., 0]: b's leading axes broadcast against a's batch axes
