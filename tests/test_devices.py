@@ -91,6 +91,9 @@ def test_errors():
         GEMM.roofline("tpu-v4", "float16")
     with pytest.raises(ValueError, match="unknown precision 'fastest'"):
         GEMM.roofline("h100", precision="fastest")
+    with pytest.raises(ValueError, match=r"^keras\.dot: a roofline needs concrete sizes; this "
+                                         r"plan's are symbolic \(flops 24\*b\)"):
+        K.dot.plan(("b", 3), (3, 4)).roofline("h100")
     assert devices.get("v5e") is devices.get("TPU-V5E") is devices.DEVICES["tpu-v5e"]
 
 

@@ -21,6 +21,15 @@ def ones(*shape):
     return jnp.ones(shape)
 
 
+def _exported_dot(x, y):
+    """``jax.export`` of ``K.dot`` with these symbolic shapes (one scope)."""
+    scope = jax.export.SymbolicScope()
+    specs = [jax.ShapeDtypeStruct(tuple(jax.export.symbolic_shape(d, scope=scope)[0]
+                                        if isinstance(d, str) else d for d in s), np.float32)
+             for s in (x, y)]
+    return jax.export.export(jax.jit(K.dot))(*specs)
+
+
 CASES = [
     # -- keras.dot ------------------------------------------------------------------------------
     # the seed's failing call: the user's axes and sizes, not TF's reshaped [60,2], [3,70]
@@ -253,6 +262,60 @@ CASES = [
                         optimize=[(0, True), (0, 1)]), ValueError,
      r"ops\.einsum: the contraction path \[\(0, True\), \(0, 1\)\] must contract two of the "
      r"remaining operands at each step; got step \(0, True\)$"),
+    # -- symbolic sizes (jax.export shape polymorphism): comparisons the symbols do not decide --
+    (lambda: K.dot.plan(("b", 3), ("c", 4)), ValueError,
+     r"keras\.dot: cannot decide whether axis -1 of x \(size 3\) matches axis -2 of y \(size c\): "
+     r"it depends on the values of the symbolic dimensions \(3 == c for some, not for others\); "
+     r"give the sizes one name, or concrete values \(x\.shape=\(b, 3\), y\.shape=\(c, 4\)\)$"),
+    (lambda: K.dot.plan((jax.export.symbolic_shape("b")[0], 3),
+                        (3, jax.export.symbolic_shape("b")[0])), TypeError,
+     r"keras\.dot: the symbolic dimensions of x \(b\) and y \(b\) come from different symbolic "
+     r"scopes; create them with one jax\.export\.symbolic_shape call or one "
+     r"jax\.export\.SymbolicScope"),
+    (lambda: _exported_dot(("b", 3), ("c", 4)), ValueError,  # what an export with such specs says
+     r"keras\.dot: cannot decide whether axis -1 of x \(size 3\) matches axis -2 of y \(size c\)"),
+    (lambda: K.batch_dot.plan(("b", 3, 4), ("c", 4, 5)), ValueError,
+     r"keras\.batch_dot: cannot decide whether x\.shape\[0\]=b equals y\.shape\[0\]=c: .*"
+     r"\(b == c for some, not for others\)"),
+    (lambda: K.batch_dot.plan(("b", 3, 4), ("b", "n", 5)), ValueError,
+     r"keras\.batch_dot: cannot decide whether x\.shape\[2\]=4 equals y\.shape\[1\]=n"),
+    (lambda: K.Dot(1).plan(("b", 3), ("c", 3)), ValueError,
+     r"keras\.Dot: cannot decide whether x\.shape\[0\]=b equals y\.shape\[0\]=c"),
+    (lambda: K.batch_dot.plan(("n", "n"), ("n",), legacy=True), ValueError,
+     r"keras\.batch_dot\[legacy\]: cannot decide whether axis 0 of Keras 2\.2\.4's intermediate "
+     r"product \(n,\), which it squeezes, has size 1: .* \(n == 1 for some, not for others\)"),
+    (lambda: K.batch_dot.plan(("b", 3), ("c", 3), legacy=True), ValueError,
+     r"keras\.batch_dot\[legacy\]: cannot decide whether 3 broadcasts against c in Keras "
+     r"2\.2\.4's product of \(3, b\) and \(c, 3\): .*\(3 == c or one of them is 1 for some"),
+    (lambda: dtf.matmul.plan(("b", 3, 4), (5, 4, 5)), ValueError,
+     r"tf\.matmul: cannot decide whether axis 0 of a \(size b\) broadcasts against axis 0 of b "
+     r"\(size 5\): .*\(b == 5 or one of them is 1 for some, not for others\).*"
+     r"\(a\.shape=\(b, 3, 4\), b\.shape=\(5, 4, 5\)\)$"),
+    (lambda: ops.matmul.plan(("b", "n", 3), ("c", 3, 4)), ValueError,
+     r"ops\.matmul: cannot decide whether axis 0 of x1 \(size b\) broadcasts against axis 0 of "
+     r"x2 \(size c\)"),
+    (lambda: dtf.matvec.plan(("b", 3, 4), ("n",)), ValueError,
+     r"tf\.linalg\.matvec: cannot decide whether axis -1 of a \(size 4\) matches axis -1 of b "
+     r"\(size n\)"),
+    (lambda: dtf.tensordot.plan(("b", 3), (3, "c"), [[0], [1]]), ValueError,
+     r"tf\.tensordot: cannot decide whether axis 0 of a \(size b\) matches axis 1 of b "
+     r"\(size c\)"),
+    (lambda: ops.einsum.plan("ij,jk", ("b", 3), ("c", 4)), ValueError,
+     r"ops\.einsum: cannot decide whether label 'j' \(size 3 in operands\[0\] axis 1\) agrees "
+     r"with size c in operands\[1\] axis 0 \(subscripts 'ij,jk'\): .*\(c == 3 or one of them"),
+    (lambda: ops.einsum.plan("ii->i", ("b", "c")), ValueError,
+     r"ops\.einsum: cannot decide whether label 'i' \(size b in operands\[0\] axis 0\) has the "
+     r"same size at axis 1 \(c\), as a diagonal needs"),
+    (lambda: dtf.einsum.plan("ij,ij->i", ("b", 3), ("c", 3)), ValueError,
+     r"tf\.einsum: cannot decide whether label 'i' \(size b in operands\[0\] axis 0\) agrees "
+     r"with size c in operands\[1\] axis 0 .*\(c == b for some"),
+    (lambda: ops.vdot.plan((6,), (2, "b")), ValueError,
+     r"ops\.vdot: cannot decide whether x1 and x2 have the same number of elements \(6 and 2\*b\)"),
+    (lambda: K.dot.plan(("b", None), (3, 4)), TypeError,
+     r"keras\.dot: the shape of x has an unknown size \(None\): a plan needs every size; name an "
+     r"unknown one, e\.g\. \"b\" for a batch size; got \('b', None\)$"),
+    (lambda: K.dot.plan(("2*", 3), (3, 4)), TypeError,
+     r"keras\.dot: axis 0 of x's shape, '2\*', is not a dimension expression \(syntax error"),
     (lambda: ops.einsum("...a," + "".join(chr(c) for c in [*range(97, 123), *range(65, 91)]),
                         ones(2, 3), ones(*[1] * 52)), ValueError,
      r"ops\.einsum: the product has 53 distinct axes; einsum notation has 52 letters"),

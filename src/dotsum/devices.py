@@ -200,6 +200,11 @@ def roofline(plan: Plan, device: str | Device, dtype: Any = "float32", *,
     import jax
 
     device = get(device)
+    from dotsum._symbolic import is_symbolic
+
+    if any(is_symbolic(d) for o in plan.operands for d in o.shape):
+        raise ValueError(f"{plan.op}: a roofline needs concrete sizes; this plan's are symbolic "
+                         f"(flops {plan.flops}): plan the call with the sizes to price") from None
     dtype = np.dtype(dtype)
     specs = [jax.ShapeDtypeStruct(o.shape, dtype) for o in plan.operands]
     result, preferred = plan.result_dtypes(specs)
