@@ -45,6 +45,16 @@ def test_explain(capsys, argv, expected):
     assert expected in explain(capsys, *argv)
 
 
+def test_a_symbolic_plan(capsys):
+    out = explain(capsys, "keras.batch_dot", "b,12,4,5", "b,12,5,8", "--legacy", "--jaxpr",
+                  "--device", "h100")
+    assert "abck,abkg->abcg" in out and "out     abcg  (b, 12, 4, 8)" in out
+    assert "flops   3840*b" in out and "bytes   4416*b (float32" in out
+    assert "flop/B" not in out  # a ratio of polynomials has no one value
+    assert "roofline  h100: a roofline needs concrete sizes" in out
+    assert "a:f32[b,12,4,5]" in out and out.count("dot_general[") == 1
+
+
 def test_jaxpr_hlo_and_time(capsys):
     out = explain(capsys, "keras.batch_dot", "4,2,3", "4,3,5", "--jaxpr", "--hlo", "--time")
     assert "dot_general[" in out  # the jaxpr
@@ -76,7 +86,15 @@ def test_list(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["explain", "nope", "1", "2"], "unknown op 'nope'; one of: keras.dot"),
-    (["explain", "keras.dot", "2,x", "3"], "malformed shape '2,x'"),
+    (["explain", "keras.dot", "2,3.5", "3"], "malformed shape '2,3.5'"),
+    (["explain", "keras.dot", "b,3", "c,4"], "keras.dot: cannot decide whether axis -1 of x "
+                                             "(size 3) matches axis -2 of y (size c)"),
+    (["explain", "keras.dot", "b,3", "3,n", "--hlo"], "--hlo compiles the plan and needs "
+                                                      "concrete sizes; b, n are symbolic"),
+    (["explain", "keras.batch_dot", "b,12,4,5", "b,12,5,8", "--legacy", "--time"],
+     "--time compiles the plan and needs concrete sizes; b is symbolic"),
+    (["explain", "keras.dot", "b*,3", "3,4"], "keras.dot: axis 0 of x's shape, 'b*', is not a "
+                                              "dimension expression"),
     (["explain", "keras.dot", "2,3"], "keras.dot takes 2 shapes; got 1"),
     (["explain", "keras.dot", "2,3", "3,4", "--axes", "1"], "keras.dot has no option --axes"),
     (["explain", "keras.dot", "3,4,5,2", "2,5,3,7"],

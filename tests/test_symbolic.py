@@ -19,6 +19,7 @@ from strategies import compared, compares_values, legacy_cases, outcome
 from test_einsum import CORPUS, equations
 from test_golden import GOLDEN, OPS, PLANNERS
 
+import dotsum
 from dotsum import keras as K
 from dotsum import ops
 from dotsum import tf as dtf
@@ -291,3 +292,20 @@ def test_a_round_trip_through_serialization():
         x, y = _arrays([(size, 12, 4, 5), (size, 12, 5, 8)])
         np.testing.assert_allclose(np.asarray(restored.call(x, y)), np.matmul(x, y), rtol=2e-5,
                                    atol=2e-5)
+
+
+def test_inspect_with_a_symbolic_batch():
+    (b,) = jax.export.symbolic_shape("b")
+
+    def model(x, w, y):
+        return K.batch_dot(K.dot(x, w), y, legacy=True)
+
+    report = dotsum.inspect(model, jax.ShapeDtypeStruct((b, 7, 4), np.float32),
+                            jax.ShapeDtypeStruct((4, 5), np.float32),
+                            jax.ShapeDtypeStruct((b, 5, 3), np.float32))
+    assert [(r.subscripts, str(r.flops), r.op) for r in report.rows] == [
+        ("abk,kd->abd", "280*b", "keras.dot"), ("abk,ake->abe", "210*b", "keras.batch_dot[legacy]")]
+    assert report.rows[0].plan is not None and str(report.rows[0].plan.out_shape) == "(b, 7, 5)"
+    assert str(report.total_flops) == "490*b"
+    text = str(report)
+    assert "57.1%  280*b" in text and "total 490*b flops in 2 contractions" in text

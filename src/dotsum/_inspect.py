@@ -27,6 +27,7 @@ from jax.extend import core as jex
 from dotsum._layout import current_platform
 from dotsum._lettering import letter
 from dotsum._plan import Plan
+from dotsum._symbolic import count, hint
 
 # every plan traced so far, by the name scope its executor opens (``op[subscripts]``), so rows
 # from dotsum ops can name their plan; weak, so the plan caches alone decide what lives
@@ -75,7 +76,9 @@ class Report:
         return sum(r.total_flops for r in self.rows)
 
     def share(self, row: Row) -> float:
-        return row.total_flops / self.total_flops if self.total_flops else 0.0
+        """``row``'s share of the FLOPs; with symbolic sizes, at each symbol = ``HINT`` (1024)."""
+        total = hint(self.total_flops)
+        return hint(row.total_flops) / total if total else 0.0
 
     def __str__(self) -> str:
         header = ("share", "flops", "count", "einsum", "shapes", "dtype", "source")
@@ -83,13 +86,13 @@ class Report:
         for r in self.rows:
             source = r.source + (f" [{r.op}]" if r.op else "")
             source += "".join(f" ({note})" for note in r.notes)
-            table.append((f"{self.share(r):.1%}", f"{r.total_flops:,}", str(r.count),
+            table.append((f"{self.share(r):.1%}", count(r.total_flops), str(r.count),
                           r.subscripts, " x ".join(str(s) for s in r.shapes), r.dtype, source))
         widths = [max(len(line[i]) for line in table) for i in range(len(header) - 1)]
         lines = ["  ".join(cell.ljust(w) if i >= 3 else cell.rjust(w)
                            for i, (cell, w) in enumerate(zip(line, widths))) + "  " + line[-1]
                  for line in table]
-        lines.append(f"total {self.total_flops:,} flops in {sum(r.count for r in self.rows)} "
+        lines.append(f"total {count(self.total_flops)} flops in {sum(r.count for r in self.rows)} "
                      f"contractions ({len(self.rows)} distinct)")
         return "\n".join(line.rstrip() for line in lines)
 
@@ -110,7 +113,7 @@ class Report:
         ax.set_yticks(range(len(rows)), labels, fontsize=8, family="monospace")
         ax.invert_yaxis()
         ax.set_xlabel("share of FLOPs (%)")
-        ax.set_title(f"{self.total_flops:,} FLOPs per call")
+        ax.set_title(f"{count(self.total_flops)} FLOPs per call")
         fig.tight_layout()
         fig.savefig(path, dpi=120)
         plt.close(fig)
@@ -143,7 +146,7 @@ def inspect(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
         known = groups.get(key)
         groups[key] = row if known is None else dataclasses.replace(
             known, count=known.count + row.count)
-    rows = sorted(groups.values(), key=lambda r: -r.total_flops)
+    rows = sorted(groups.values(), key=lambda r: -hint(r.total_flops))  # symbols count as large
     return Report(tuple(rows))
 
 

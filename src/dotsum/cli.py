@@ -3,6 +3,7 @@
     dotsum list
     dotsum explain keras.dot 2,3,4 7,6,4,5
     dotsum explain keras.batch_dot 10,12,4,5 10,12,5,8 --legacy
+    dotsum explain keras.batch_dot b,12,4,5 b,12,5,8 --legacy
     dotsum explain tf.matmul 8,2,3 8,4,3 --transpose-b --hlo
     dotsum explain ops.einsum 'bqhd,bkhd->bhqk' 2,16,8,64 2,16,8,64 --time
     dotsum explain ops.einsum 'bqhd,bkhd->bhqk' 2,16,8,64 2,16,8,64 --platform tpu --hlo
@@ -10,7 +11,9 @@
     dotsum explain keras.batch_dot 8,6,4 8,4,2 --mesh data=4,model=2 --shard a=data,k=model
     dotsum inspect mymodel:forward --args 'f32[8,128,512]' 'f32[512,512]' [--grad]
 
-A shape is comma-separated sizes (``2,3,4``); ``()`` or an empty string is a 0-D operand.
+A shape is comma-separated sizes (``2,3,4``); ``()`` or an empty string is a 0-D operand. A size
+may be a name or an expression of names (``b,12,4,5``, ``2*b,3``): the plan is then symbolic, as
+under ``jax.export`` (``--time`` and ``--hlo`` need numbers).
 ``inspect`` takes a function importable from the current directory (``module:function``) and
 one ``DTYPE[SHAPE]`` per positional argument (``f32[8,128]``, ``bf16[]``; dtypes as NumPy spells
 them or abbreviated: f16 bf16 f32 f64 i8 i16 i32 i64 u8 u16 u32 u64 c64 c128 bool).
@@ -34,6 +37,7 @@ import numpy as np
 from dotsum import keras, ops, tf
 from dotsum._layout import current_platform
 from dotsum._plan import Plan
+from dotsum._symbolic import count, is_symbolic
 
 
 class UsageError(Exception):
@@ -59,17 +63,18 @@ OPS: dict[str, tuple[Callable[..., Any], tuple[str, ...], bool]] = {
 }
 
 
-def parse_shape(text: str) -> tuple[int, ...]:
-    """``'2,3,4'`` -> ``(2, 3, 4)``; ``''`` or ``'()'`` -> ``()``."""
+def parse_shape(text: str) -> tuple[int | str, ...]:
+    """``'2,3,4'`` -> ``(2, 3, 4)``; ``''`` or ``'()'`` -> ``()``; a size that is not an int is
+    a symbolic size (``'b,12,4'`` -> ``('b', 12, 4)``), which the plan parses."""
     body = text.strip().strip("()[] ")
     if not body:
         return ()
-    try:
-        sizes = tuple(int(part) for part in body.split(",") if part.strip() != "")
-    except ValueError:
+    parts = [part.strip() for part in body.split(",") if part.strip() != ""]
+    if not all(re.fullmatch(r"-?\d+|[\w+\-*/%() ]*[A-Za-z_][\w+\-*/%() ]*", part) for part in parts):
         raise UsageError(f"malformed shape {text!r}: expected comma-separated sizes such as "
-                         "2,3,4") from None
-    if any(size < 0 for size in sizes):
+                         "2,3,4 (or names such as b,12,4)")
+    sizes = tuple(int(part) if re.fullmatch(r"-?\d+", part) else part for part in parts)
+    if any(isinstance(size, int) and size < 0 for size in sizes):
         raise UsageError(f"malformed shape {text!r}: sizes must be non-negative")
     return sizes
 
@@ -224,12 +229,14 @@ def explain(plan: Plan, dtype: np.dtype, platform: str | None = None,
             devices: Sequence[str] = ()) -> str:
     """``plan.describe(platform)`` plus memory traffic and arithmetic intensity for ``dtype``
     operands, and a ``roofline`` line per device."""
-    moved = sum(int(np.prod(o.shape)) for o in plan.operands) + int(np.prod(plan.out_shape))
+    moved = sum(math.prod(o.shape) for o in plan.operands) + math.prod(plan.out_shape)
     moved *= dtype.itemsize
-    intensity = plan.flops / moved if moved else float("nan")
     width = _width(plan)
-    lines = [plan.describe(platform), f"  {'bytes':<{width}}  {moved:,} ({dtype.name}: operands "
-             f"read once, result written once)", f"  {'flop/B':<{width}}  {intensity:.2f}"]
+    lines = [plan.describe(platform), f"  {'bytes':<{width}}  {count(moved)} ({dtype.name}: "
+             f"operands read once, result written once)"]
+    if not is_symbolic(moved):  # a ratio of polynomials has no one value
+        intensity = plan.flops / moved if moved else float("nan")
+        lines.append(f"  {'flop/B':<{width}}  {intensity:.2f}")
     for device in devices:
         try:
             lines.append(f"  {'roofline':<{width}}  {plan.roofline(device, dtype)}")
@@ -370,6 +377,13 @@ def run(argv: Sequence[str] | None = None) -> str:
     except (ValueError, TypeError) as e:
         raise UsageError(str(e)) from None
     platform = _platform(args.platform)
+    symbols = list(dict.fromkeys(str(d) for o in plan.operands for d in o.shape
+                                 if is_symbolic(d)))
+    for option in ("hlo", "time"):
+        if getattr(args, option) and symbols:
+            raise UsageError(f"--{option} compiles the plan and needs concrete sizes; "
+                             f"{', '.join(symbols)} {'is' if len(symbols) == 1 else 'are'} "
+                             "symbolic (give numbers, or use --jaxpr to see the symbolic program)")
     out = [explain(plan, dtype, platform, _devices(args.device))]
     if args.mesh or args.shard:
         out.append("\n" + _sharding(plan, args.mesh, args.shard))
