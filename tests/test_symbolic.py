@@ -309,3 +309,16 @@ def test_inspect_with_a_symbolic_batch():
     assert str(report.total_flops) == "490*b"
     text = str(report)
     assert "57.1%  280*b" in text and "total 490*b flops in 2 contractions" in text
+
+
+def test_a_gradient_exports_with_a_symbolic_batch():
+    """A training step's products (forward and backward) under a symbolic batch."""
+    def loss(w, x, y):
+        return (K.batch_dot(K.dot(x, w), y, axes=(2, 1)) ** 2).sum()
+
+    (b,) = jax.export.symbolic_shape("b")
+    specs = [jax.ShapeDtypeStruct(s, np.float32) for s in ((4, 5), (b, 3, 4), (b, 5, 2))]
+    exported = jax.export.export(jax.jit(jax.grad(loss)))(*specs)
+    w, x, y = _arrays([(4, 5), (6, 3, 4), (6, 5, 2)])
+    np.testing.assert_allclose(np.asarray(exported.call(w, x, y)),
+                               np.asarray(jax.grad(loss)(w, x, y)), rtol=1e-4, atol=1e-5)
