@@ -9,8 +9,13 @@ Run (8 simulated CPU devices unless you set XLA_FLAGS / JAX_PLATFORMS yourself):
 
     python examples/sharding.py --quick
 
-Multi-host (not run here): start the same script on every host, and before anything touches
-the devices call::
+Multi-host on one machine: ``--processes 2`` starts the script as two processes on 127.0.0.1
+(two CPU devices each, connected by ``jax.distributed`` with gloo collectives), and each one
+feeds only its own shards::
+
+    python examples/sharding.py --processes 2 --quick
+
+On real hosts, start the same script on every host, and before anything touches the devices::
 
     jax.distributed.initialize(
         coordinator_address="10.0.0.1:1234",  # host:port of process 0
@@ -63,7 +68,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small shapes (the default ones "
                         "are small too; accepted for the examples runner)")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="run as this many local processes (multi-host on one machine)")
+    parser.add_argument("--process-id", type=int, help=argparse.SUPPRESS)  # set for the workers
+    parser.add_argument("--coordinator", help=argparse.SUPPRESS)
+    parser.add_argument("--timeout", type=float, default=240, help="seconds for --processes")
     args = parser.parse_args(argv)
+    if args.process_id is not None:
+        from multihost import worker
+
+        return worker(args.process_id, args.processes, args.coordinator)
+    if args.processes:
+        from multihost import launch
+
+        return launch(__file__, args.processes, args.timeout, args.quick)
     batch, rows, inner, cols = (8, 6, 4, 2) if args.quick else (64, 128, 256, 32)
 
     mesh = make_mesh()

@@ -98,7 +98,8 @@ class Plan:
     def flops(self) -> int:
         """Floating-point operations: 2 per multiply-add (the GEMM convention, ``2·m·n·k``) when
         some label is summed, 1 per multiply when none is (an outer product); for three or more
-        operands, summed over the steps of the contraction path."""
+        operands, summed over the steps of the contraction path. With symbolic sizes, JAX's
+        polynomial of the symbols (``3840*b``)."""
         sizes = self.sizes
         if self.path is None:
             summed = any(label not in self.output for label in sizes)
