@@ -164,3 +164,17 @@ def test_plan_names_the_platform_it_describes():
         assert f"  xla     {platform}: " in plan.describe(platform)
     with pytest.raises(ValueError, match="unknown platform 'gpu'"):
         plan.lowering_for("gpu")
+
+
+def test_a_result_transpose_on_gpu_is_listed_as_a_move():
+    """Where no operand order gives the output's order, the GPU/TPU step's result is transposed,
+    and the plan says so (the ``copies`` line, ``lowering.moves``); where one does, nothing is."""
+    plan = ops.einsum.plan("abk,ck->bac", (2, 3, 4), (5, 4))
+    for platform in ("cuda", "rocm", "tpu"):
+        low = plan.lowering_for(platform)
+        assert low.transpose == (1, 0, 2)
+        assert [(m.what, m.perm, m.elements) for m in low.moves] == [("out", (1, 0, 2), 30)]
+        assert ("  copies       out 30 elements (into the output order; XLA may fold it into its "
+                "layout)") in plan.describe(platform)
+    swapped = ops.einsum.plan("abk,ck->cab", (2, 3, 4), (5, 4)).lowering_for("cuda")
+    assert swapped.transpose is None and not swapped.moves
