@@ -63,6 +63,9 @@ OPS: dict[str, tuple[Callable[..., Any], tuple[str, ...], bool]] = {
 }
 
 
+_SIZE = r"-?\d+|[\w+\-*/%() ]*[A-Za-z_][\w+\-*/%() ]*"  # an int, or an expression of names
+
+
 def parse_shape(text: str) -> tuple[int | str, ...]:
     """``'2,3,4'`` -> ``(2, 3, 4)``; ``''`` or ``'()'`` -> ``()``; a size that is not an int is
     a symbolic size (``'b,12,4'`` -> ``('b', 12, 4)``), which the plan parses."""
@@ -70,7 +73,7 @@ def parse_shape(text: str) -> tuple[int | str, ...]:
     if not body:
         return ()
     parts = [part.strip() for part in body.split(",") if part.strip() != ""]
-    if not all(re.fullmatch(r"-?\d+|[\w+\-*/%() ]*[A-Za-z_][\w+\-*/%() ]*", part) for part in parts):
+    if not all(re.fullmatch(_SIZE, part) for part in parts):
         raise UsageError(f"malformed shape {text!r}: expected comma-separated sizes such as "
                          "2,3,4 (or names such as b,12,4)")
     sizes = tuple(int(part) if re.fullmatch(r"-?\d+", part) else part for part in parts)
