@@ -1,4 +1,5 @@
-"""Multi-host sharding on one machine: ``python examples/sharding.py --processes 2``.
+"""Multi-host sharding on one machine: ``python examples/sharding.py --processes 2`` (or
+``python examples/multihost.py``).
 
 ``launch`` starts the script once per process on 127.0.0.1 (a free port, two CPU devices per
 process, gloo collectives between them) and waits for all of them, killing them all if one fails
@@ -151,3 +152,9 @@ def worker(rank: int, processes: int, coordinator: str) -> int:
                   f"max |difference| {error:.1e}{'' if ok else '  DIFFERS'}", flush=True)
     jax.distributed.shutdown()
     return 0 if agree else 1
+
+
+if __name__ == "__main__":  # the same as: python examples/sharding.py --processes 2
+    from pathlib import Path
+
+    sys.exit(launch(str(Path(__file__).with_name("sharding.py")), 2, 240, "--quick" in sys.argv))
