@@ -35,8 +35,8 @@ HINT = 1024
 symbols are batch sizes and sequence lengths, so static (weight) operands are the cheap ones to
 move and to contract first."""
 
-__all__ = ["HINT", "Inconclusive", "broadcastable", "count", "differ", "hint", "is_one",
-           "is_symbolic", "known_equal", "parse_shapes"]
+__all__ = ["HINT", "Inconclusive", "broadcastable", "check_size", "count", "differ", "hint",
+           "is_one", "is_symbolic", "known_equal", "parse_shapes"]
 
 
 def is_symbolic(size: Any) -> bool:
