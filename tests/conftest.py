@@ -13,6 +13,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).parent))  # tests/references.py
 # a plugin for test_testing.py's subprocess only: importing it blocks the reference frameworks
 collect_ignore = ["block_frameworks.py"]
+# JAX's own tests, run through dotsum by test_jax_suite.py (not on their own: they test jax)
+collect_ignore_glob = ["upstream/*"]
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 

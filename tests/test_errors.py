@@ -126,7 +126,7 @@ CASES = [
     # -- planners take shapes ------------------------------------------------------------------
     (lambda: K.dot.plan((2, 3.5), (3, 4)), TypeError,
      r"keras\.dot: the shape of x must be a sequence of ints or symbolic sizes "
-     r"\(such as \"b\"\); got \(2, 3\.5\)$"),
+     r"\(such as \"b\"\), or an array; got \(2, 3\.5\)$"),
     (lambda: K.dot.plan((2, -1), (3, 4)), ValueError,
      r"keras\.dot: the shape of x must have non-negative sizes; got \(2, -1\)$"),
     # -- tf.tensordot --------------------------------------------------------------------------
@@ -227,7 +227,7 @@ CASES = [
      r"keras\.Dot: y must be an array or a \(non-ragged\) nested list of numbers; got str"),
     (lambda: K.Dot(1).plan((2, 3.5), (2, 3)), TypeError,
      r"keras\.Dot: the shape of x must be a sequence of ints or symbolic sizes "
-     r"\(such as \"b\"\); got \(2, 3\.5\)$"),
+     r"\(such as \"b\"\), or an array; got \(2, 3\.5\)$"),
     (lambda: K.Dot(1, epsilon=10**400), ValueError,  # float(10**400) overflows
      r"keras\.Dot: epsilon must be a positive, finite number; got 1000"),
     # -- XLA options: refused before they reach dot_general, or re-raised with the op's name --

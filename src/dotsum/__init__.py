@@ -6,7 +6,7 @@ each compiled to one inspectable einsum :class:`Plan` and run as one XLA call.
 abk,cdkf->abcdf
 """
 
-from dotsum import devices, keras, ops, tf
+from dotsum import devices, keras, lax, numpy, ops, tf
 from dotsum._dispatch import clear_caches
 from dotsum._inspect import Report, Row, inspect
 from dotsum._lower import Lowering
@@ -20,5 +20,5 @@ except (ImportError, AttributeError):  # a JAX without the hook: full tracebacks
     pass
 
 __all__ = ["Lowering", "Operand", "Plan", "Report", "Row", "clear_caches", "devices", "inspect",
-           "keras", "ops", "tf"]
+           "keras", "lax", "numpy", "ops", "tf"]
 __version__ = "0.1.0"

@@ -95,10 +95,13 @@ class Op:
     returns a :class:`Plan`; it raises ``ValueError``/``TypeError`` with user-facing messages.
     """
 
-    def __init__(self, name: str, rule: Callable[..., Plan], arg_names: Sequence[str] | None):
+    def __init__(self, name: str, rule: Callable[..., Plan], arg_names: Sequence[str] | None,
+                 *, lists: bool = True):
         """``arg_names=None`` makes the op variadic: the rule then gets all shapes as one tuple
-        first, and operands are called ``operands[i]`` in messages."""
+        first, and operands are called ``operands[i]`` in messages. ``lists=False`` refuses
+        nested lists as operands, as ``jax.numpy`` does (arrays and scalars only)."""
         self.name = name
+        self.lists = lists
         self.arg_names = None if arg_names is None else tuple(arg_names)
         self._rule = rule
         self._plans = BoundedCache(PLAN_CACHE_SIZE)
@@ -182,6 +185,10 @@ class Op:
     def _as_array(self, i: int, value: Any) -> jax.Array:
         if isinstance(value, jax.Array):
             return value
+        if not self.lists and isinstance(value, (list, tuple)):
+            fail(self.name, f"{self._arg_name(i)} must be an array or a scalar, as in jax.numpy "
+                            f"(which refuses lists: pass jnp.asarray(...)); got "
+                            f"{type_name(value)}", kind=TypeError)
         return as_array(self.name, self._arg_name(i), value)
 
     def cache_clear(self) -> None:
@@ -194,6 +201,10 @@ class Op:
 
 
 def _shape(op: str, name: str, shape: Any) -> tuple[Any, ...]:
+    """A plan's shape: a sequence of sizes, or what has a ``.shape`` (an array, a
+    ``jax.ShapeDtypeStruct``), whose shape it then is."""
+    if not isinstance(shape, (tuple, list)) and hasattr(shape, "shape"):
+        shape = shape.shape
     if shape is None or isinstance(shape, str):
         fail(op, f"the shape of {name} must be a sequence of sizes; got {shape!r}",
              kind=TypeError)
@@ -205,7 +216,7 @@ def _shape(op: str, name: str, shape: Any) -> tuple[Any, ...]:
                      f"name an unknown one, e.g. \"b\" for a batch size; got {tuple(shape)!r}",
                  kind=TypeError)
         fail(op, f"the shape of {name} must be a sequence of ints or symbolic sizes (such as "
-                 f"\"b\"); got {shape!r}", kind=TypeError)
+                 f"\"b\"), or an array; got {shape!r}", kind=TypeError)
     if any(type(d) is int and d < 0 for d in out):
         fail(op, f"the shape of {name} must have non-negative sizes; got {out}")
     return out

@@ -32,4 +32,68 @@ def keras3_int8(arrays: Sequence[Any], preferred: np.dtype | None):
     return jax_promotion(arrays, preferred)
 
 
-POLICIES: dict[str, Policy] = {"jax": jax_promotion, "keras3-int8": keras3_int8}
+def jnp_products(arrays: Sequence[Any], preferred: np.dtype | None):
+    """``jax.numpy``'s products: JAX promotion, and ``dot_general`` is always told the result
+    dtype (``jnp.dot`` passes ``preferred_element_type=result_type(a, b)``)."""
+    dtype, preferred = jax_promotion(arrays, preferred)
+    return dtype, dtype if preferred is None else preferred
+
+
+def _lax_rank(dtype: np.dtype) -> tuple:
+    """XLA's ``HigherPrecisionType`` order, as ``lax.dot_general`` picks its result dtype."""
+    dtype = np.dtype(dtype)
+    complex_ = jnp.issubdtype(dtype, jnp.complexfloating)
+    real = np.dtype(jnp.finfo(dtype).dtype) if complex_ else dtype
+    floating = jnp.issubdtype(real, jnp.floating)
+    bits = jax.dtypes.itemsize_bits(real) if real != np.bool_ else 1
+    return (complex_, jnp.finfo(real).maxexp if floating else -1,
+            jnp.finfo(real).nmant if floating else -1, bits,
+            not jnp.issubdtype(real, jnp.unsignedinteger))
+
+
+def lax_dot_general(arrays: Sequence[Any], preferred: np.dtype | None):
+    """``lax.dot_general``: no promotion; the operand of higher precision (XLA's order: complex,
+    exponent, mantissa, bits, signed) gives the dtype, so float16 . bfloat16 is bfloat16 and
+    uint8 . int8 is int8. Two different dtypes of equal rank are refused, as lax does."""
+    dtypes = [np.dtype(a.dtype) for a in arrays]
+    ranked = sorted(dtypes, key=_lax_rank)
+    low, high = ranked[0], ranked[-1]
+    if low != high and _lax_rank(low) == _lax_rank(high):
+        raise TypeError(f"operands of dtypes {dtypes[0].name} and {dtypes[1].name} have no "
+                        f"common dtype for lax.dot_general")
+    canonical = None if preferred is None else jax.dtypes.canonicalize_dtype(preferred)
+    return high, canonical
+
+
+POLICIES: dict[str, Policy] = {"jax": jax_promotion, "keras3-int8": keras3_int8,
+                               "jnp": jnp_products, "lax": lax_dot_general}
+
+
+def weak_result(policy: str, arrays: Sequence[Any], preferred: np.dtype | None) -> bool:
+    """Whether the result is weakly typed, as JAX makes it: ``jax.numpy``'s products give a
+    weak result when promotion does (Python scalars only) and no dtype was asked for;
+    ``lax.dot_general`` when both operands are weak. Other policies: never."""
+    if policy not in ("jnp", "lax") or (policy == "jnp" and preferred is not None):
+        return False
+    weak = [_is_weak(a) for a in arrays]
+    if policy == "lax" or not any(weak):
+        return all(weak)
+    try:
+        from jax._src.dtypes import result_type
+    except ImportError:  # a JAX that moved it: a strong result (only the weak flag differs)
+        return False
+    return bool(result_type(*arrays, return_weak_type_flag=True)[1])
+
+
+def _is_weak(a: Any) -> bool:
+    aval = getattr(a, "aval", None)  # tracers
+    return bool(getattr(aval if aval is not None else a, "weak_type", False))
+
+
+def make_weak(x: jax.Array) -> jax.Array:
+    """``x`` weakly typed (no change of value or dtype), as ``jnp.dot(2, 3.0)`` returns."""
+    try:
+        from jax._src.lax.lax import _convert_element_type
+    except ImportError:
+        return x
+    return _convert_element_type(x, np.dtype(x.dtype), True)

@@ -26,10 +26,16 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from dotsum._dtypes import make_weak, weak_result
 from dotsum._errors import fail
 from dotsum._inspect import register, scope
 from dotsum._layout import contract_cpu, contract_xla, model, multiply_cpu
 from dotsum._symbolic import Inconclusive, hint
+
+try:  # raised where explicit mesh axes leave a result's sharding ambiguous; not a TypeError
+    from jax._src.core import ShardingTypeError
+except ImportError:  # a JAX that moved it: nothing extra to catch
+    ShardingTypeError = TypeError
 
 if TYPE_CHECKING:
     from dotsum._plan import Plan
@@ -280,7 +286,7 @@ def run(plan: Plan, *arrays: jax.Array) -> jax.Array:
     op and showing every operand's shape."""
     try:
         return _run(plan, *arrays)
-    except (TypeError, ValueError, Inconclusive) as e:
+    except (TypeError, ValueError, Inconclusive, ShardingTypeError) as e:
         message = str(e)
         if message.startswith(f"{plan.op}:"):  # ours, already in the house format
             raise
@@ -299,12 +305,16 @@ def _run(plan: Plan, *arrays: jax.Array) -> jax.Array:
                  kind=TypeError)
         cpu, xla = plan.lowering_for("cpu"), plan.lowering_for("tpu")
         if _same_program(cpu, xla):
-            return _execute(plan, cpu, dtype, preferred, *arrays)
-        # Resolved when the program is lowered (for one platform only that branch is emitted;
-        # an export for several keeps both and XLA picks one before compiling).
-        return lax.platform_dependent(
-            *arrays, cpu=functools.partial(_execute, plan, cpu, dtype, preferred),
-            default=functools.partial(_execute, plan, xla, dtype, preferred))
+            out = _execute(plan, cpu, dtype, preferred, *arrays)
+        else:
+            # Resolved when the program is lowered (for one platform only that branch is
+            # emitted; an export for several keeps both and XLA picks one before compiling).
+            out = lax.platform_dependent(
+                *arrays, cpu=functools.partial(_execute, plan, cpu, dtype, preferred),
+                default=functools.partial(_execute, plan, xla, dtype, preferred))
+        if weak_result(plan.dtype_policy, arrays, plan.preferred_element_type):
+            out = make_weak(out)
+        return out
 
 
 def _same_program(a: Lowering, b: Lowering) -> bool:

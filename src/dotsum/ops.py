@@ -5,102 +5,36 @@ Semantics and result dtypes are those of Keras 3 on the JAX backend (docs/semant
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import jax
 
 from dotsum._dispatch import Op
-from dotsum._einsum import einsum_plan
 from dotsum._errors import fail
-from dotsum._plan import Plan, Term, make_plan
-from dotsum._rules import (
-    drop_labels,
-    matmul_terms,
-    numpy_dot_terms,
-    require_rank,
-    tensordot_axes,
-    tensordot_terms,
+from dotsum._plan import Plan
+from dotsum._products import (
+    dot_rule,
+    einsum_rule,
+    inner_rule,
+    matmul_rule,
+    outer_rule,
+    planner,
+    tensordot_rule,
+    vdot_rule,
 )
-from dotsum._symbolic import differ
 
 __all__ = ["dot", "einsum", "inner", "matmul", "outer", "tensordot", "vdot"]
 
 
-# -- dot, matmul, tensordot, inner, outer, vdot ----------------------------------------------------
-def _dot_rule(op: str, x1, x2, **options: Any) -> Plan:
-    terms, out_ids, out_shape = numpy_dot_terms(op, {"x1": x1, "x2": x2}, "x1", "x2",
-                                                scalars=True)
-    return make_plan(op, (), terms, out_ids, out_shape, **options)
-
-
-def _matmul_rule(op: str, x1, x2, **options: Any) -> Plan:
-    shapes = {"x1": x1, "x2": x2}
-    for name in shapes:
-        require_rank(op, name, shapes, 1, " (numpy.matmul semantics)")
-    a = (1,) + x1 if len(x1) == 1 else x1  # numpy promotes 1-D operands, then drops the axis
-    b = x2 + (1,) if len(x2) == 1 else x2
-    terms, out_ids, out_shape = matmul_terms(op, shapes, "x1", a, "x2", b)
-    drop = {"m"} if len(x1) == 1 else set()
-    drop |= {"n"} if len(x2) == 1 else set()
-    terms, out_ids, out_shape = drop_labels(terms, out_ids, out_shape, drop)
-    return make_plan(op, (), terms, out_ids, out_shape, dtype_policy="keras3-int8", **options)
-
-
-def _tensordot_rule(op: str, x1, x2, axes: Any, **options: Any) -> Plan:
-    shapes = {"x1": x1, "x2": x2}
-    spelled, normal = tensordot_axes(op, shapes, "x1", "x2", axes)
-    terms, out_ids, out_shape = tensordot_terms(op, shapes, "x1", "x2", spelled, normal)
-    return make_plan(op, (("axes", normal),), terms, out_ids, out_shape, **options)
-
-
-def _inner_rule(op: str, x1, x2, **options: Any) -> Plan:
-    shapes = {"x1": x1, "x2": x2}
-    if not x1 or not x2:  # a 0-D operand multiplies, as in numpy.inner
-        return _dot_rule(op, x1, x2, **options)
-    last = ((-1,), (-1,)), ((len(x1) - 1,), (len(x2) - 1,))
-    terms, out_ids, out_shape = tensordot_terms(op, shapes, "x1", "x2", *last)
-    return make_plan(op, (), terms, out_ids, out_shape, **options)
-
-
-def _flat(name: str, shape: tuple[int, ...], label: str, conj: bool = False) -> Term:
-    return Term(name, shape, (label,), (math.prod(shape),), conj)
-
-
-def _outer_rule(op: str, x1, x2, **options: Any) -> Plan:
-    terms = [_flat("x1", x1, "a"), _flat("x2", x2, "b")]
-    shape = (terms[0].einsum_shape[0], terms[1].einsum_shape[0])
-    return make_plan(op, (), terms, ("a", "b"), shape, **options)
-
-
-def _vdot_rule(op: str, x1, x2, **options: Any) -> Plan:
-    terms = [_flat("x1", x1, "k", conj=True), _flat("x2", x2, "k")]
-    n1, n2 = terms[0].einsum_shape[0], terms[1].einsum_shape[0]
-    if differ(op, {"x1": x1, "x2": x2}, n1, n2,
-              f"x1 and x2 have the same number of elements ({n1} and {n2})"):
-        fail(op, f"x1 and x2 must have the same number of elements; got "
-                 f"{terms[0].einsum_shape[0]} and {terms[1].einsum_shape[0]}", {"x1": x1, "x2": x2})
-    return make_plan(op, (), terms, (), (), **options)
-
-
+_X = ("x1", "x2")
 _OPS = {
-    name: Op(f"ops.{name}", rule, ("x1", "x2"))
-    for name, rule in [("dot", _dot_rule), ("matmul", _matmul_rule),
-                       ("tensordot", _tensordot_rule), ("inner", _inner_rule),
-                       ("outer", _outer_rule), ("vdot", _vdot_rule)]
+    name: Op(f"ops.{name}", factory(_X, policy), _X)
+    for name, factory, policy in [
+        ("dot", dot_rule, "jax"), ("matmul", matmul_rule, "keras3-int8"),
+        ("tensordot", tensordot_rule, "jax"), ("inner", inner_rule, "jax"),
+        ("outer", outer_rule, "jax"), ("vdot", vdot_rule, "jax")]
 }
 _DOT, _MATMUL, _TENSORDOT, _INNER, _OUTER, _VDOT = _OPS.values()
-
-
-def _planner(op: Op):
-    """``op.plan`` with the public function's signature: ``plan(x1_shape, x2_shape)``."""
-
-    def plan(x1_shape: Any, x2_shape: Any, *, precision: Any = None,
-             preferred_element_type: Any = None) -> Plan:
-        return op.plan((x1_shape, x2_shape), (), precision, preferred_element_type)
-
-    plan.__doc__ = f"The plan of ``{op.name}(x1, x2)`` for these shapes, without arrays."
-    return plan
 
 
 def _tensordot_plan(x1_shape: Any, x2_shape: Any, axes: Any = 2, *, precision: Any = None,
@@ -184,20 +118,12 @@ def vdot(x1: Any, x2: Any, *, precision: Any = None, preferred_element_type: Any
     return _VDOT((x1, x2), (), precision, preferred_element_type)
 
 
-dot.plan = _planner(_DOT)  # type: ignore[attr-defined]
-matmul.plan = _planner(_MATMUL)  # type: ignore[attr-defined]
+for _f, _op in ((dot, _DOT), (matmul, _MATMUL), (inner, _INNER), (outer, _OUTER),
+                (vdot, _VDOT)):
+    _f.plan = planner(_op, _X, _op.name)  # type: ignore[attr-defined]
 tensordot.plan = _tensordot_plan  # type: ignore[attr-defined]
-inner.plan = _planner(_INNER)  # type: ignore[attr-defined]
-outer.plan = _planner(_OUTER)  # type: ignore[attr-defined]
-vdot.plan = _planner(_VDOT)  # type: ignore[attr-defined]
 
-
-def _einsum_rule(op: str, shapes, subscripts: Any, optimize: Any, **options: Any) -> Plan:
-    return einsum_plan(op, shapes, subscripts, optimize, "numpy", dtype_policy="keras3-int8",
-                       **options)
-
-
-_EINSUM = Op("ops.einsum", _einsum_rule, None)
+_EINSUM = Op("ops.einsum", einsum_rule("keras3-int8"), None)
 
 
 def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any = "auto",

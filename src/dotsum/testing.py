@@ -7,8 +7,9 @@
     assert_matches_reference(ops.einsum, "bqd,bkd->bqk", q, k)  # against Keras 3 on JAX
 
 The reference runs live: tf_keras for ``dotsum.keras``, TensorFlow for ``dotsum.tf``, Keras 3 on
-the JAX backend for ``dotsum.ops`` (set ``KERAS_BACKEND=jax`` before Keras is imported). Legacy
-``batch_dot`` (Keras <= 2.2.4, which needs TensorFlow 1.x) is checked against
+the JAX backend for ``dotsum.ops`` (set ``KERAS_BACKEND=jax`` before Keras is imported),
+``jax.numpy`` for ``dotsum.numpy`` and ``jax.lax`` for ``dotsum.lax`` (weak types compared
+too). Legacy ``batch_dot`` (Keras <= 2.2.4, which needs TensorFlow 1.x) is checked against
 :func:`legacy_batch_dot`, a NumPy transcription of its algorithm. ``REFERENCES`` maps each op's
 qualified name to its reference and can be extended.
 
@@ -111,6 +112,16 @@ def _keras3(name: str) -> Callable[..., Any]:
     return call
 
 
+def _jax(path: str) -> Callable[..., Any]:
+    """``jax.numpy``/``jax.lax`` itself (its result kept as a JAX array: weak types count)."""
+    module, name = path.rsplit(".", 1)
+
+    def call(*args: Any, **params: Any) -> Any:
+        return getattr(importlib.import_module(f"jax.{module}"), name)(*args, **params)
+
+    return call
+
+
 def _batch_dot(x: Any, y: Any, axes: Any = None, *, legacy: bool = False) -> np.ndarray:
     if legacy:
         return legacy_batch_dot(x, y, axes)
@@ -126,7 +137,12 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "dotsum.tf.matvec": _tf_call("tensorflow.linalg.matvec"),
     **{f"dotsum.ops.{name}": _keras3(name)
        for name in ("dot", "matmul", "tensordot", "inner", "outer", "vdot", "einsum")},
+    **{f"dotsum.numpy.{name}": _jax(f"numpy.{name}")
+       for name in ("dot", "matmul", "tensordot", "inner", "outer", "vdot", "vecdot", "matvec",
+                    "vecmat", "einsum")},
+    "dotsum.lax.dot_general": _jax("lax.dot_general"),
 }
+_JAX_REFERENCED = ("dotsum.ops.", "dotsum.numpy.", "dotsum.lax.")  # TypeError: any kind
 
 
 def tolerance(dtype: Any) -> float:
@@ -171,7 +187,7 @@ def expected_error(op_name: str, reference_error: BaseException) -> tuple[type, 
         return (ValueError,)
     if type(reference_error).__name__ == "InvalidArgumentError":
         return (ValueError,)
-    if isinstance(reference_error, TypeError) and not op_name.startswith("dotsum.ops."):
+    if isinstance(reference_error, TypeError) and not op_name.startswith(_JAX_REFERENCED):
         return (TypeError,)
     return (ValueError, TypeError)
 
@@ -216,12 +232,14 @@ def assert_matches_reference(op: Callable[..., Any], *args: Any, **params: Any) 
                              ) from None
     got = op(*args, **params)
     expected_dtype = np.dtype(expected.dtype)
-    if not name.startswith("dotsum.ops."):  # TensorFlow: JAX's canonical dtype of its result
+    if not name.startswith(_JAX_REFERENCED):  # TensorFlow: JAX's canonical dtype of its result
         expected_dtype = np.dtype(jax.dtypes.canonicalize_dtype(expected_dtype))
     try:
         chex.assert_shape(got, expected.shape)
         if np.dtype(got.dtype) != expected_dtype:
             raise AssertionError(f"dtype {np.dtype(got.dtype)} != reference {expected_dtype}")
+        if isinstance(expected, jax.Array) and got.weak_type != expected.weak_type:
+            raise AssertionError(f"weak_type {got.weak_type} != reference {expected.weak_type}")
         tol = tolerance(got.dtype)
         chex.assert_trees_all_close(np.asarray(got, expected.dtype), expected, rtol=tol,
                                     atol=tol)

@@ -1,0 +1,126 @@
+"""``jax.lax.dot_general`` with its exact semantics, planned and lowered by dotsum:
+``from dotsum import lax as dlax``.
+
+It fills Flax's ``dot_general=`` hooks (``nnx.Linear``, ``nnx.LinearGeneral``,
+``nnx.MultiHeadAttention``'s ``qkv_dot_general``/``out_dot_general``): the result is
+``lax.dot_general``'s, in its axis order (batch, then ``lhs``'s free axes, then ``rhs``'s), with
+its dtype rule (no promotion: the operand of higher precision gives the dtype), while the plan
+picks the layout of the ``dot_general`` it emits where the output order allows.
+
+>>> import jax.numpy as jnp
+>>> from dotsum import lax as dlax
+>>> dlax.dot_general(jnp.ones((8, 2, 3)), jnp.ones((3, 8, 5)), (((2,), (0,)), ((0,), (1,)))).shape
+(8, 2, 5)
+>>> dlax.dot_general.plan((8, 2, 3), (3, 8, 5), (((2,), (0,)), ((0,), (1,)))).subscripts
+'abk,kae->abe'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import jax
+
+from dotsum._dispatch import Op
+from dotsum._errors import fail
+from dotsum._out_sharding import placed
+from dotsum._plan import Plan, Term, make_plan
+from dotsum._rules import is_int
+from dotsum._symbolic import differ
+
+__all__ = ["dot_general"]
+
+_FORM = ("dimension_numbers must be ((lhs_contracting_dims, rhs_contracting_dims), "
+         "(lhs_batch_dims, rhs_batch_dims)), each a sequence of ints")
+
+
+def _dims(op: str, dimension_numbers: Any, shapes: dict) -> tuple[tuple[tuple[int, ...], ...],
+                                                                  ...]:
+    try:
+        (lc, rc), (lb, rb) = dimension_numbers
+        groups = tuple(tuple(g) for g in (lc, rc, lb, rb))
+    except (TypeError, ValueError):
+        fail(op, f"{_FORM}; got {dimension_numbers!r}", shapes, kind=TypeError)
+    if not all(is_int(d) for g in groups for d in g):
+        fail(op, f"{_FORM}; got {dimension_numbers!r}", shapes, kind=TypeError)
+    return tuple(tuple(int(d) for d in g) for g in groups)
+
+
+def _check(op: str, shapes: dict, lc, rc, lb, rb) -> None:
+    """lax.dot_general's own checks (its errors are TypeErrors), worded for these operands."""
+    for side, (contract, batch) in (("lhs", (lc, lb)), ("rhs", (rc, rb))):
+        rank = len(shapes[side])
+        if not all(0 <= d < rank for d in contract + batch):
+            fail(op, f"{side} dimension numbers must be non-negative and less than the rank of "
+                     f"{side} ({rank}); got {side}_contracting={contract}, {side}_batch={batch}",
+                 shapes, kind=TypeError)
+        for what, dims in (("batch", batch), ("contracting", contract)):
+            if len(set(dims)) != len(dims):
+                fail(op, f"{side} {what} dimensions must be distinct; got {dims}", shapes,
+                     kind=TypeError)
+        if set(contract) & set(batch):
+            fail(op, f"{side} batch dimensions must be disjoint from its contracting "
+                     f"dimensions; got {side}_batch={batch}, {side}_contracting={contract}",
+                 shapes, kind=TypeError)
+    for what, left, right in (("batch", lb, rb), ("contracting", lc, rc)):
+        if len(left) != len(right):
+            fail(op, f"lhs and rhs must have as many {what} dimensions; got {left} and {right}",
+                 shapes, kind=TypeError)
+        for i, j in zip(left, right):
+            n, m = shapes["lhs"][i], shapes["rhs"][j]
+            if differ(op, shapes, n, m, f"{what} axis {i} of lhs (size {n}) matches axis {j} of "
+                                        f"rhs (size {m})"):
+                fail(op, f"{what} dimensions must have the same sizes; axis {i} of lhs has size "
+                         f"{n}, axis {j} of rhs has size {m}", shapes, kind=TypeError)
+
+
+def _rule(op: str, lhs, rhs, dimension_numbers: Any, **options: Any) -> Plan:
+    shapes = {"lhs": lhs, "rhs": rhs}
+    lc, rc, lb, rb = _dims(op, dimension_numbers, shapes)
+    _check(op, shapes, lc, rc, lb, rb)
+    ids: dict[str, list[Hashable]] = {}
+    for side, shape, contract, batch in (("lhs", lhs, lc, lb), ("rhs", rhs, rc, rb)):
+        ids[side] = [(side, p) for p in range(len(shape))]
+        for k, d in enumerate(contract):
+            ids[side][d] = ("k", k)
+        for k, d in enumerate(batch):
+            ids[side][d] = ("batch", k)
+    free = [i for side in ("lhs", "rhs") for i in ids[side] if i[0] == side]
+    out_ids = tuple([("batch", k) for k in range(len(lb))] + free)
+    sizes = {i: s for side, shape in (("lhs", lhs), ("rhs", rhs))
+             for i, s in zip(ids[side], shape)}
+    terms = [Term("lhs", lhs, tuple(ids["lhs"]), lhs), Term("rhs", rhs, tuple(ids["rhs"]), rhs)]
+    normal = ((lc, rc), (lb, rb))
+    return make_plan(op, (("dimension_numbers", normal),), terms, out_ids,
+                     tuple(sizes[i] for i in out_ids), dtype_policy="lax", **options)
+
+
+_DOT_GENERAL = Op("lax.dot_general", _rule, ("lhs", "rhs"), lists=False)
+
+
+def dot_general(lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None,
+                preferred_element_type: Any = None, *, out_sharding: Any = None) -> jax.Array:
+    """``lax.dot_general``: contract ``lhs_contracting_dims`` with ``rhs_contracting_dims``,
+    pair ``lhs_batch_dims`` with ``rhs_batch_dims``; the result is the batch axes, then the
+    free axes of ``lhs``, then those of ``rhs``, each in order. No broadcasting, no promotion.
+
+    >>> print(dot_general.plan((4, 3), (3, 5), (((1,), (0,)), ((), ()))).subscripts)
+    ak,kc->ac
+    """
+    static = (dimension_numbers,)
+    if out_sharding is None:
+        return _DOT_GENERAL((lhs, rhs), static, precision, preferred_element_type)
+    return placed(_DOT_GENERAL.name, ("lhs", "rhs"),
+                  lambda *a: _DOT_GENERAL(a, static, precision, preferred_element_type),
+                  (lhs, rhs), out_sharding)
+
+
+def _plan(lhs_shape: Any, rhs_shape: Any, dimension_numbers: Any, precision: Any = None,
+          preferred_element_type: Any = None) -> Plan:
+    """The plan of ``dot_general(lhs, rhs, dimension_numbers)`` for these shapes (or arrays)."""
+    return _DOT_GENERAL.plan((lhs_shape, rhs_shape), (dimension_numbers,), precision,
+                             preferred_element_type)
+
+
+dot_general.plan = _plan  # type: ignore[attr-defined]
