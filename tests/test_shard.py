@@ -8,9 +8,6 @@ count when it starts, and this process has started it, so we run that file in a 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import chex
@@ -19,6 +16,7 @@ import numpy as np
 import pytest
 from jax.sharding import AbstractMesh
 from jax.sharding import PartitionSpec as P
+from subprocess_checks import run_on_devices
 
 from dotsum import Operand, Plan
 from dotsum import keras as K
@@ -30,20 +28,7 @@ MESH = AbstractMesh((4, 2), ("data", "model"))
 
 
 def test_sharded_checks_pass_on_8_devices(tmp_path):
-    env = dict(os.environ)
-    flags = [f for f in env.get("XLA_FLAGS", "").split()
-             if not f.startswith("--xla_force_host_platform_device_count")]
-    env["XLA_FLAGS"] = " ".join([*flags, "--xla_force_host_platform_device_count=8"])
-    env["JAX_PLATFORMS"] = "cpu"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # write nothing outside tmp_path (no __pycache__)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", str(CHECKS), "-q", "-p", "no:cacheprovider"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-    )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
-    summary = output.strip().splitlines()[-1]
-    assert " passed" in summary and "skipped" not in summary, output
+    run_on_devices(CHECKS, 8, tmp_path)
 
 
 def test_describe_sharding():

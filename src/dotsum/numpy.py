@@ -23,6 +23,7 @@ Errors are ``ValueError``/``TypeError`` starting with the op's name (``numpy.dot
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -214,10 +215,13 @@ def _interleaved(op: str, args: tuple) -> tuple[str, tuple]:
     """``einsum(x, [0, 1], y, [1, 2], [0, 2])`` as ``('ab,bc->ac', (x, y))``."""
     operands, specs = args[0::2][: len(args) // 2], args[1::2]
     inputs = [_sublist(op, s, f"for operands[{i}]") for i, s in enumerate(specs)]
-    subscripts = ",".join(inputs)
     if len(args) % 2:
-        subscripts += "->" + _sublist(op, args[-1], "for the output")
-    return subscripts, tuple(operands)
+        output = _sublist(op, args[-1], "for the output")
+    else:  # implicit: the labels used once, by number (z, 25, before A, 26), as NumPy orders them
+        counts = Counter(s for spec in specs for s in spec if s is not Ellipsis)
+        output = ("..." if any(s is Ellipsis for spec in specs for s in spec) else "") + "".join(
+            _SUBLIST_LETTERS[s] for s in sorted(counts) if counts[s] == 1)
+    return ",".join(inputs) + "->" + output, tuple(operands)
 
 
 def einsum(subscripts: Any, /, *operands: Any, out: None = None, optimize: Any = "auto",
