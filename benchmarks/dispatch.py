@@ -40,11 +40,14 @@ import report
 from cases import bare_dot_general, plain_subscripts
 
 from dotsum import keras as K
+from dotsum import lax as dlax
+from dotsum import numpy as dnp
 from dotsum import ops
 from dotsum import tf as dtf
 
 DTYPE = np.float32
 METRIC = "eager_dispatch"
+BATCHED = (((2,), (1,)), ((0,), (0,)))  # lax.dot_general's batched matmul
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,9 +60,12 @@ class Case:
     x_shape: tuple[int, ...]
     y_shape: tuple[int, ...]
     subscripts: str = ""  # einsum cases only
+    planner: Callable[..., Any] | None = None  # the op's .plan, where ``op`` is a partial
 
     @property
     def plan(self):
+        if self.planner is not None:
+            return self.planner(self.x_shape, self.y_shape)
         if self.kind == "einsum":
             return ops.einsum.plan(self.subscripts, self.x_shape, self.y_shape)
         return self.op.plan(self.x_shape, self.y_shape)
@@ -81,6 +87,13 @@ CASES = (
     Case("ops.einsum 'bqhd,bkhd->bhqk' (2,4,2,8)·(2,4,2,8)", "einsum",
          functools.partial(ops.einsum, "bqhd,bkhd->bhqk"), (2, 4, 2, 8), (2, 4, 2, 8),
          "bqhd,bkhd->bhqk"),
+    Case("numpy.matmul (8,4,5)·(8,5,3)", "matmul", dnp.matmul, (8, 4, 5), (8, 5, 3)),
+    Case("numpy.einsum 'bij,bjk->bik' (8,4,5)·(8,5,3)", "einsum",
+         functools.partial(dnp.einsum, "bij,bjk->bik"), (8, 4, 5), (8, 5, 3), "bij,bjk->bik",
+         functools.partial(dnp.einsum.plan, "bij,bjk->bik")),
+    Case("lax.dot_general (8,4,5)·(8,5,3)", "matmul",
+         functools.partial(dlax.dot_general, dimension_numbers=BATCHED), (8, 4, 5), (8, 5, 3),
+         planner=functools.partial(dlax.dot_general.plan, dimension_numbers=BATCHED)),
 )
 
 

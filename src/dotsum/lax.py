@@ -21,6 +21,7 @@ from collections.abc import Hashable
 from typing import Any
 
 import jax
+import numpy as np
 
 from dotsum._dispatch import Op
 from dotsum._errors import fail
@@ -75,8 +76,29 @@ def _check(op: str, shapes: dict, lc, rc, lb, rb) -> None:
                          f"{n}, axis {j} of rhs has size {m}", shapes, kind=TypeError)
 
 
-def _rule(op: str, lhs, rhs, dimension_numbers: Any, **options: Any) -> Plan:
+def _flat(dimension_numbers: Any) -> tuple:
+    """``dimension_numbers`` as flat ints (three lengths, then the four groups), so that the
+    call's key is built from flat values and their types, with no nested ``freeze``; as given
+    when it does not unpack (the rule then says why)."""
+    try:
+        (lc, rc), (lb, rb) = dimension_numbers
+        return (len(lc), len(rc), len(lb), *lc, *rc, *lb, *rb)
+    except (TypeError, ValueError):
+        return (dimension_numbers,)
+
+
+def _unflat(static: tuple) -> Any:
+    if len(static) == 1:
+        return static[0]
+    n_lc, n_rc, n_lb, *dims = static
+    cut = np.cumsum([n_lc, n_rc, n_lb]).tolist()
+    lc, rc, lb, rb = (tuple(dims[a:b]) for a, b in zip([0, *cut], [*cut, len(dims)]))
+    return (lc, rc), (lb, rb)
+
+
+def _rule(op: str, lhs, rhs, *static: Any, **options: Any) -> Plan:
     shapes = {"lhs": lhs, "rhs": rhs}
+    dimension_numbers = _unflat(static)
     lc, rc, lb, rb = _dims(op, dimension_numbers, shapes)
     _check(op, shapes, lc, rc, lb, rb)
     ids: dict[str, list[Hashable]] = {}
@@ -108,7 +130,7 @@ def dot_general(lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = Non
     >>> print(dot_general.plan((4, 3), (3, 5), (((1,), (0,)), ((), ()))).subscripts)
     ak,kc->ac
     """
-    static = (dimension_numbers,)
+    static = _flat(dimension_numbers)
     if out_sharding is None:
         return _DOT_GENERAL((lhs, rhs), static, precision, preferred_element_type)
     return placed(_DOT_GENERAL.name, ("lhs", "rhs"),
@@ -119,7 +141,7 @@ def dot_general(lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = Non
 def _plan(lhs_shape: Any, rhs_shape: Any, dimension_numbers: Any, precision: Any = None,
           preferred_element_type: Any = None) -> Plan:
     """The plan of ``dot_general(lhs, rhs, dimension_numbers)`` for these shapes (or arrays)."""
-    return _DOT_GENERAL.plan((lhs_shape, rhs_shape), (dimension_numbers,), precision,
+    return _DOT_GENERAL.plan((lhs_shape, rhs_shape), _flat(dimension_numbers), precision,
                              preferred_element_type)
 
 
