@@ -40,6 +40,12 @@ def test_the_issue_example(capsys):
     (["keras.Dot", "2,3,5", "2,10,3", "--axes", "1,2", "--normalize"], "l2-normalise"),
     (["tf.matvec", "2,3", "5,3"], "ak,bk->ba"),
     (["tf.tensordot", "3,4,5", "4,3,2", "--axes", "[1,0],[0,1]"], "klc,lkd->cd"),
+    (["numpy.matmul", "b,12,4,5", "b,12,5,8"], "out     abcg  (b, 12, 4, 8)"),
+    (["numpy.vecmat", "3", "5,3,2"], "k,akc->ac"),
+    (["numpy.tensordot", "2,3,4", "3,4,5"], "akl,kld->ad"),
+    (["numpy.einsum", "bqhd,bkhd->bhqk", "2,16,8,64", "2,16,8,64"], "bqhd,bkhd->bhqk"),
+    (["lax.dot_general", "8,2,3", "3,8,5", "--dimension-numbers", "((2,),(0,)),((0,),(1,))"],
+     "einsum  abk,kae->abe"),
 ])
 def test_explain(capsys, argv, expected):
     assert expected in explain(capsys, *argv)
@@ -101,6 +107,12 @@ def test_list(capsys):
      "keras.dot: axis -1 of x (size 2) does not match axis -2 of y (size 3)"),
     (["explain", "keras.batch_dot", "4,3", "4,3", "--axes", "(("], "malformed --axes '(('"),
     (["explain", "ops.einsum"], "ops.einsum needs an equation"),
+    (["explain", "lax.dot_general", "2,3", "3,4"], "lax.dot_general needs --dimension-numbers, "
+                                                   "e.g. '((1,),(0,)),((),())'"),
+    (["explain", "lax.dot_general", "2,3", "3,4", "--dimension-numbers", "(("],
+     "malformed --dimension-numbers '(('"),
+    (["explain", "numpy.dot", "2,3", "3,4", "--dimension-numbers", "((1,),(0,)),((),())"],
+     "numpy.dot has no option --dimension-numbers"),
     (["explain", "keras.dot", "2,3", "3,4", "--dtype", "float3"], "unknown --dtype 'float3'"),
     (["explain", "keras.Dot", "2,3", "2,3"], "keras.Dot needs --axes"),
     (["explain", "keras.dot", "8,6", "6,4", "--shard", "a=data"], "--shard needs --mesh"),

@@ -8,6 +8,8 @@
     dotsum explain ops.einsum 'bqhd,bkhd->bhqk' 2,16,8,64 2,16,8,64 --time
     dotsum explain ops.einsum 'bqhd,bkhd->bhqk' 2,16,8,64 2,16,8,64 --platform tpu --hlo
     dotsum explain keras.dot 4096,4096 4096,4096 --device h100 --dtype bfloat16
+    dotsum explain numpy.matmul b,12,4,5 b,12,5,8
+    dotsum explain lax.dot_general 8,2,3 3,8,5 --dimension-numbers '((2,),(0,)),((0,),(1,))'
     dotsum explain keras.batch_dot 8,6,4 8,4,2 --mesh data=4,model=2 --shard a=data,k=model
     dotsum inspect mymodel:forward --args 'f32[8,128,512]' 'f32[512,512]' [--grad]
 
@@ -35,6 +37,8 @@ from typing import Any
 import numpy as np
 
 from dotsum import keras, ops, tf
+from dotsum import lax as dlax
+from dotsum import numpy as dnp
 from dotsum._layout import current_platform
 from dotsum._plan import Plan
 from dotsum._symbolic import count, is_symbolic
@@ -60,6 +64,11 @@ OPS: dict[str, tuple[Callable[..., Any], tuple[str, ...], bool]] = {
     "ops.outer": (ops.outer, (), False),
     "ops.vdot": (ops.vdot, (), False),
     "ops.einsum": (ops.einsum, (), True),
+    **{f"numpy.{name}": (getattr(dnp, name), ("axes",) if name == "tensordot" else (), False)
+       for name in ("dot", "matmul", "tensordot", "inner", "outer", "vdot", "vecdot", "matvec",
+                    "vecmat")},
+    "numpy.einsum": (dnp.einsum, (), True),
+    "lax.dot_general": (dlax.dot_general, ("dimension_numbers",), False),
 }
 
 
@@ -82,15 +91,16 @@ def parse_shape(text: str) -> tuple[int | str, ...]:
     return sizes
 
 
-def parse_axes(text: str | None) -> Any:
+def parse_axes(text: str | None, flag: str = "--axes") -> Any:
     """``'1'`` -> 1, ``'2,1'`` -> (2, 1), ``'[1,2],[1,0]'`` -> ([1, 2], [1, 0])."""
     if text is None:
         return None
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
-        raise UsageError(f"malformed --axes {text!r}: expected e.g. 1, 2,1 or "
-                         "'[1,2],[1,0]'") from None
+        example = ("1, 2,1 or '[1,2],[1,0]'" if flag == "--axes" else
+                   "'((1,),(0,)),((),())'")
+        raise UsageError(f"malformed {flag} {text!r}: expected e.g. {example}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("args", nargs="*", help="operand shapes (an equation first for einsum)")
     explain.add_argument("--axes", help="batch_dot / tensordot axes, e.g. 1, 2,1, "
                                         "'[1,2],[1,0]' (negative: --axes=-2,-1)")
+    explain.add_argument("--dimension-numbers", help="lax.dot_general, e.g. "
+                                                     "'((2,),(1,)),((0,),(0,))'")
     explain.add_argument("--legacy", action="store_true", help="batch_dot: Keras <= 2.2.4")
     explain.add_argument("--normalize", action="store_true", help="keras.Dot: L2-normalise")
     for flag in ("transpose-a", "transpose-b", "adjoint-a", "adjoint-b"):
@@ -187,12 +199,17 @@ def _call_args(name: str, args: argparse.Namespace) -> tuple[list[Any], dict[str
             raise UsageError(f"{name} takes 2 shapes; got {len(positional)}")
     keywords: dict[str, Any] = {}
     given = {"axes": args.axes is not None, "legacy": args.legacy, "normalize": args.normalize,
+             "dimension_numbers": args.dimension_numbers is not None,
              **{flag: getattr(args, flag) for flag in OPS["tf.matmul"][1]}}
     for option, on in given.items():
         if on and option not in options:
             raise UsageError(f"{name} has no option --{option.replace('_', '-')}")
         if on:
-            keywords[option] = parse_axes(args.axes) if option == "axes" else True
+            keywords[option] = (parse_axes(args.axes) if option == "axes" else
+                                parse_axes(args.dimension_numbers, "--dimension-numbers")
+                                if option == "dimension_numbers" else True)
+    if "dimension_numbers" in options and "dimension_numbers" not in keywords:
+        raise UsageError(f"{name} needs --dimension-numbers, e.g. '((1,),(0,)),((),())'")
     if args.precision:
         keywords["precision"] = args.precision
     return positional, keywords

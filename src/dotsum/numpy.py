@@ -150,7 +150,7 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, precision: Any = None,
 
 
 def matvec(x1: Any, x2: Any, /) -> jax.Array:
-    """``jnp.matvec``: ``(..., m, n) . (..., n) -> (..., m)``, leading axes broadcast.
+    """``jnp.matvec``: ``(..., m, n) @ (..., n) -> (..., m)``, leading axes broadcast.
 
     >>> matvec.plan((5, 2, 3), (3,)).subscripts
     'abk,k->ab'
@@ -159,10 +159,10 @@ def matvec(x1: Any, x2: Any, /) -> jax.Array:
 
 
 def vecmat(x1: Any, x2: Any, /) -> jax.Array:
-    """``jnp.vecmat``: ``conj(..., m) . (..., m, n) -> (..., n)``, leading axes broadcast.
+    """``jnp.vecmat``: ``conj(..., m) @ (..., m, n) -> (..., n)``, leading axes broadcast.
 
     >>> vecmat.plan((3,), (5, 3, 2)).subscripts
-    'k,bkd->bd'
+    'k,akc->ac'
     """
     return _VECMAT((x1, x2), (), None, None)
 
