@@ -11,18 +11,19 @@ import pytest
 import dotsum
 
 ROOT = Path(__file__).resolve().parents[1]
-OPS = [dotsum.keras.dot, dotsum.keras.batch_dot, dotsum.tf.matmul]
+OPS = [dotsum.keras.dot, dotsum.keras.batch_dot, dotsum.tf.matmul,
+       *(getattr(ns, name) for ns in (dotsum.ops, dotsum.numpy, dotsum.lax) for name in ns.__all__)]
 
 
 def test_public_names():
     for name in dotsum.__all__:
         assert getattr(dotsum, name) is not None
-    for module in (dotsum.keras, dotsum.tf):
+    for module in (dotsum.keras, dotsum.tf, dotsum.ops, dotsum.numpy, dotsum.lax):
         for name in module.__all__:
             assert callable(getattr(module, name))
 
 
-@pytest.mark.parametrize("op", OPS, ids=lambda op: op.__name__)
+@pytest.mark.parametrize("op", OPS, ids=lambda op: f"{op.__module__}.{op.__name__}")
 def test_every_op_has_a_planner_and_a_docstring_example(op):
     assert callable(op.plan)
     assert ">>> " in op.__doc__
