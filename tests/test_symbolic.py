@@ -21,6 +21,8 @@ from test_golden import GOLDEN, OPS, PLANNERS
 
 import dotsum
 from dotsum import keras as K
+from dotsum import lax as dlax
+from dotsum import numpy as dnp
 from dotsum import ops
 from dotsum import tf as dtf
 from dotsum._symbolic import HINT
@@ -41,6 +43,12 @@ EXTRA = [  # (id, function, planner, shapes, params) beyond the golden rows and 
     ("legacy-capsule", lambda x, y: K.batch_dot(x, y, (2, 3), legacy=True),
      lambda x, y: K.batch_dot.plan(x, y, (2, 3), legacy=True), [(6, 10, 16), (6, 10, 8, 16)],
      {}),
+    ("numpy.matmul", dnp.matmul, dnp.matmul.plan, [(6, 1, 3, 4), (5, 4, 2)], {}),
+    ("numpy.vecdot", dnp.vecdot, dnp.vecdot.plan, [(6, 3, 4), (4, 3)], {"axis": 1}),
+    ("numpy.einsum-interleaved", lambda x, y: dnp.einsum(x, [0, 1, 2], y, [0, 2, 3]),
+     lambda x, y: dnp.einsum.plan(x, [0, 1, 2], y, [0, 2, 3]), [(6, 3, 4), (6, 4, 5)], {}),
+    ("lax.dot_general", dlax.dot_general, dlax.dot_general.plan, [(6, 3, 4), (4, 6, 5)],
+     {"dimension_numbers": (((2,), (0,)), ((0,), (1,)))}),
 ]
 
 
