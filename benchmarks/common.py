@@ -36,6 +36,7 @@ PRECISIONS = {"highest": lax.Precision.HIGHEST, "default": None}
 
 # The project's targets, judged by report.py and quoted by the scripts.
 DISPATCH_TARGET = 1.5  # eager: dotsum ≤ this × jnp.matmul (jnp.dot for K.dot)
+FLOOR_TARGET = 1.10  # eager: dotsum ≤ this × its plan's pre-jitted executor called directly
 EINSUM_TARGET = 20  # eager: dotsum ≥ this many times faster than jnp.einsum
 KERAS_TARGET = 50  # eager: ≥ this many times faster than the Keras Dot layer, tf_keras batch_dot
 KERAS_PEERS = ("keras Dot layer", "tf_keras K.batch_dot")

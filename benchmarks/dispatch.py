@@ -9,7 +9,9 @@ Method: every contender is warmed up (compiled, cached) and
 checked against dotsum's result; each timed call waits for its result (``block_until_ready`` for
 JAX, ``np.asarray`` for TensorFlow); contenders are interleaved in rounds (A B C, B C A, …) with
 the garbage collector off; the figure is the median over rounds of the mean µs per call within a
-round. Ratios are to ``jnp.matmul`` (``jnp.dot`` for ``K.dot`` cases), the dispatch baseline.
+round. Ratios are to ``jnp.matmul`` (``jnp.dot`` for ``K.dot`` cases), the dispatch baseline;
+the floor is ``dotsum executor (floor)``, the plan's pre-jitted executor called directly (what
+an eager call costs with no dotsum Python in front of it).
 The project's targets (``common.DISPATCH_TARGET`` and friends) are judged by ``report.py``
 and printed, never asserted.
 
@@ -44,10 +46,12 @@ from dotsum import lax as dlax
 from dotsum import numpy as dnp
 from dotsum import ops
 from dotsum import tf as dtf
+from dotsum._lower import executor
 
 DTYPE = np.float32
 METRIC = "eager_dispatch"
 BATCHED = (((2,), (1,)), ((0,), (0,)))  # lax.dot_general's batched matmul
+EXECUTOR = "dotsum executor (floor)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,8 +126,10 @@ def jax_contenders(case: Case, inp: Inputs) -> dict[str, Callable[[], Any]]:
     x, y = inp.jax
     plan = case.plan
     base = jnp.dot if case.kind == "dot" else jnp.matmul
+    floor = executor(plan)  # the plan's pre-jitted executor, called directly: the floor
     out = {
         "dotsum": lambda: case.op(x, y).block_until_ready(),
+        EXECUTOR: lambda: floor(x, y).block_until_ready(),
         case.baseline: lambda: base(x, y).block_until_ready(),
     }
     subs = case.subscripts or plain_subscripts(plan)

@@ -56,6 +56,17 @@ def dispatch_vs_matmul(rows: Rows) -> Verdict:
                   lambda v: v <= need, max, "×")
 
 
+def dispatch_vs_floor(rows: Rows) -> Verdict:
+    pairs = []
+    for case, got in _by_case(rows, "eager_dispatch").items():
+        floor = got.get("dotsum executor (floor)")
+        if "dotsum" in got and floor:
+            pairs.append((case, got["dotsum"]["value"] / floor["value"]))
+    need = common.FLOOR_TARGET
+    return _judge(f"eager dispatch ≤ {need}× the plan's pre-jitted executor", pairs,
+                  lambda v: v <= need, max, "×")
+
+
 def dispatch_speedup(rows: Rows, peers: tuple[str, ...], need: float, target: str) -> Verdict:
     pairs = []
     for case, got in _by_case(rows, "eager_dispatch").items():
@@ -130,6 +141,7 @@ def first_call(rows: Rows) -> Verdict:
 def verdicts(rows: Rows) -> list[Verdict]:
     return [
         dispatch_vs_matmul(rows),
+        dispatch_vs_floor(rows),
         dispatch_speedup(rows, ("jnp.einsum",), common.EINSUM_TARGET,
                          f"eager dispatch ≥ {common.EINSUM_TARGET}× faster than jnp.einsum"),
         dispatch_speedup(rows, common.KERAS_PEERS, common.KERAS_TARGET,

@@ -320,3 +320,18 @@ def test_only_this_platforms_layout_is_counted():
     expected = tuple(tuple(sizes[c] for c in labels)
                      for labels in plan.lowering.step_operands()[0])
     assert (row.count, row.notes, row.shapes, row.plan) == (1, (), expected, plan)
+
+
+@pytest.mark.parametrize("plan", [
+    K.batch_dot.plan((8, 6, 4), (8, 4, 2)), K.dot.plan((2, 3, 4), (7, 4, 5)),
+    ops.einsum.plan("nhd,hdu->nu", (8, 2, 4), (2, 4, 16)),
+    ops.einsum.plan("ij,jk,kl->il", (2, 3), (3, 4), (4, 5)),
+], ids=["batch_dot", "dot", "einsum", "einsum3"])
+def test_plan_grad_lists_the_backward_contractions(plan):
+    """One cotangent product per operand of each step, each as costly as its forward step (a
+    GEMM's transposes cost what it costs), all marked backward."""
+    rows = plan.grad().rows
+    steps = max(1, len(plan.lowering.contractions))
+    assert sum(r.count for r in rows) == 2 * steps
+    assert all("backward" in r.notes for r in rows)
+    assert plan.grad().total_flops == 2 * plan.flops

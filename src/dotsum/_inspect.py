@@ -119,6 +119,21 @@ class Report:
         plt.close(fig)
 
 
+def backward(plan: Plan, dtype: Any = "float32") -> Report:
+    """``plan.grad()``: the backward contractions of ``jax.vjp`` through the plan's executor,
+    traced (not run) for operands of ``dtype``."""
+    import jax.numpy as jnp
+
+    from dotsum._lower import executor
+
+    def cotangents(*operands):
+        out, vjp = jax.vjp(executor(plan), *operands)
+        return vjp(jnp.ones(out.shape, out.dtype))
+
+    specs = [jax.ShapeDtypeStruct(o.shape, dtype) for o in plan.operands]
+    return Report(tuple(r for r in inspect(cotangents, *specs).rows if "backward" in r.notes))
+
+
 def inspect(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
     """Every contraction ``fn(*args, **kwargs)`` runs, traced without running it.
 

@@ -142,6 +142,20 @@ class Plan:
             cache[layout] = lower(self, platform)
         return cache[layout]
 
+    def grad(self, dtype="float32"):
+        """The contractions of this plan's backward pass: the cotangent products that JAX's
+        transpose rules write for ``jax.grad`` through it (one per differentiable operand),
+        as a :class:`dotsum.Report` of rows (subscripts, shapes, FLOPs).
+
+        >>> from dotsum import ops
+        >>> plan = ops.einsum.plan("nhd,hdu->nu", (8, 2, 4), (2, 4, 16))
+        >>> [(r.subscripts, r.shapes) for r in plan.grad().rows]
+        [('kb,kcd->bcd', ((8, 16), (8, 2, 4))), ('ak,bck->abc', ((8, 16), (2, 4, 16)))]
+        """
+        from dotsum._inspect import backward
+
+        return backward(self, dtype)
+
     def roofline(self, device, dtype="float32", *, precision=None, measured=False):
         """FLOPs, minimum bytes, arithmetic intensity, what bounds it and the ideal seconds on
         ``device`` (``"h100"``, ``"tpu-v5e"``, …; :mod:`dotsum.devices`)."""
