@@ -42,6 +42,8 @@ KERAS_TARGET = 50  # eager: ≥ this many times faster than the Keras Dot layer,
 KERAS_PEERS = ("keras Dot layer", "tf_keras K.batch_dot")
 JIT_TARGET = 0.97  # inside jit: dotsum's throughput ≥ this × the best peer's
 LARGE_TARGET = 0.90  # large GEMM-like cases: dotsum ≥ this × the best GEMM
+TRAIN_TARGET = 1.0  # jit value_and_grad: dotsum's step ≥ this × jnp.einsum's speed
+LAYOUT_TRAIN_TARGET = 1.15  # ... on the layout cases
 
 
 # -- settings -------------------------------------------------------------------------------------

@@ -138,6 +138,18 @@ def first_call(rows: Rows) -> Verdict:
                   max, "× jnp.einsum")
 
 
+def train_vs_einsum(rows: Rows, layout: bool) -> Verdict:
+    """Training steps (jit value_and_grad): jnp.einsum's step time over dotsum's, per case; the
+    layout cases (where dotsum's forward copies less) have their own, higher bar."""
+    pairs = [(r["case"], r["ratio_to_dotsum"]) for r in rows
+             if r["metric"] == "train_step" and r["contender"] == "jnp.einsum"
+             and (r.get("group") == "layout") == layout]
+    need = common.LAYOUT_TRAIN_TARGET if layout else common.TRAIN_TARGET
+    where = "on the layout cases" if layout else "on every other case"
+    return _judge(f"training step ≥ {need}× jnp.einsum's speed {where}", pairs,
+                  lambda v: v >= need, min, "×")
+
+
 def verdicts(rows: Rows) -> list[Verdict]:
     return [
         dispatch_vs_matmul(rows),
@@ -151,6 +163,8 @@ def verdicts(rows: Rows) -> list[Verdict]:
         layout_wins(rows),
         large_gemm(rows),
         first_call(rows),
+        train_vs_einsum(rows, layout=False),
+        train_vs_einsum(rows, layout=True),
     ]
 
 

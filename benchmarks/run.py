@@ -8,6 +8,7 @@ Question: does dotsum meet the project's speed targets on this device? Runs, in 
   ceiling     best large GEMM, nominal peak, each case's fraction        (ceiling.py)
   memory      XLA temp/argument/output bytes, transposes left            (memory.py)
   first_call  trace + compile + run of a first call, fresh processes     (first_call.py)
+  train       jit(value_and_grad) of a loss through each product         (train.py)
 
 and writes ``DIR/results.json`` (one row per measurement: case, contender, metric, value, unit,
 device, dtype, precision, …), ``DIR/results.md`` (the targets, then each script's tables) and
@@ -40,9 +41,10 @@ import memory
 import plots
 import report
 import throughput
+import train
 
 SCRIPTS = {"dispatch": dispatch, "throughput": throughput, "ceiling": ceiling,
-           "memory": memory, "first_call": first_call}
+           "memory": memory, "first_call": first_call, "train": train}
 NEEDS_TF = {"dispatch", "throughput", "ceiling"}
 
 

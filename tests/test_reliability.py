@@ -12,6 +12,7 @@ import pytest
 
 import dotsum
 from dotsum import keras as K
+from dotsum import numpy as dnp
 from dotsum import ops
 from dotsum import tf as dtf
 
@@ -102,3 +103,39 @@ def test_results_are_deterministic():
         np.testing.assert_array_equal(np.asarray(K.batch_dot(x, y)), first)
     dotsum.clear_caches()
     np.testing.assert_array_equal(np.asarray(K.batch_dot(x, y)), first)
+
+
+FAST_CALLS = [  # (op, call with default arguments on two JAX arrays)
+    (K._DOT, lambda x, y: K.dot(x, y[0])),
+    (K._BATCH_DOT, K.batch_dot),
+    (dtf._MATMUL, dtf.matmul),
+    (ops._OPS["matmul"], ops.matmul),
+    (ops._EINSUM, lambda x, y: ops.einsum("bij,bjk->bik", x, y)),
+    (dnp._MATMUL, dnp.matmul),
+    (dnp._EINSUM, lambda x, y: dnp.einsum("bij,bjk->bik", x, y)),
+]
+
+
+@pytest.mark.parametrize("op, call", FAST_CALLS, ids=[op.name for op, _ in FAST_CALLS])
+def test_default_calls_take_the_fast_path(monkeypatch, op, call):
+    """A call with default arguments on concrete JAX arrays skips Op.__call__ (and its key)
+    once cached, shares the bounded call cache, and equals the general path's result."""
+    x, y = jnp.ones((2, 3, 4)), jnp.ones((2, 4, 5))
+    expected = np.asarray(call(np.ones((2, 3, 4)), np.ones((2, 4, 5))))  # NumPy: general path
+    size = op.cache_size()
+    first = call(x, y)
+    assert op.cache_size() == size + 1
+    monkeypatch.setattr(type(op), "__call__", lambda *a: pytest.fail("general path taken"))
+    np.testing.assert_array_equal(call(x, y), first)
+    np.testing.assert_array_equal(first, expected)
+
+
+def test_the_fast_path_keeps_bad_input_errors():
+    x = jnp.ones((2, 3, 4))
+    K.batch_dot(x, x.transpose(0, 2, 1))  # cached on the fast path
+    with pytest.raises(TypeError, match=r"^keras\.batch_dot: axes must be"):
+        K.batch_dot(x, x.transpose(0, 2, 1), axes=2.0)
+    with pytest.raises(TypeError, match=r"^keras\.batch_dot: legacy must be a bool"):
+        K.batch_dot(x, x.transpose(0, 2, 1), legacy=1)
+    with pytest.raises(ValueError, match=r"^keras\.batch_dot: "):
+        K.batch_dot(x, x)  # the same shapes' miss plans and fails as before

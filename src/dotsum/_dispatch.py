@@ -182,6 +182,21 @@ class Op:
             fn = self._calls.put(key, executor(plan))
         return fn(*arrays)
 
+    def fast2(self, x: Any, y: Any, static: tuple = (), extra: str | None = None) -> jax.Array:
+        """The hot path of a two-operand call whose public function has checked (by identity)
+        that ``precision`` and ``preferred_element_type`` are None and that its static params
+        are exactly ``static``, which ``extra`` (None, or an exact ``str`` such as einsum's
+        subscripts) names in the key: one 3-tuple and one lookup in the same bounded cache as
+        :meth:`__call__` (whose keys are 4-tuples, so the two never meet). Operands that are
+        not concrete JAX arrays, and every miss, take the general path."""
+        if type(x) is _ARRAY_IMPL and type(y) is _ARRAY_IMPL:
+            key = (extra, x.shape, y.shape)
+            fn = self._calls.data.get(key)
+            if fn is None:
+                fn = self._calls.put(key, executor(self.plan((x.shape, y.shape), static)))
+            return fn(x, y)
+        return self((x, y), static, None, None)
+
     def _as_array(self, i: int, value: Any) -> jax.Array:
         if isinstance(value, jax.Array):
             return value

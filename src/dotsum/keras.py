@@ -63,6 +63,8 @@ def dot(x: Any, y: Any, *, precision: Any = None, preferred_element_type: Any = 
       precision: passed to ``lax.dot_general``.
       preferred_element_type: passed to ``lax.dot_general``; the result has this dtype.
     """
+    if precision is None and preferred_element_type is None:
+        return _DOT.fast2(x, y)
     return _DOT((x, y), (), precision, preferred_element_type)
 
 
@@ -251,6 +253,8 @@ def batch_dot(
       precision: passed to ``lax.dot_general``.
       preferred_element_type: passed to ``lax.dot_general``.
     """
+    if axes is None and legacy is False and precision is None and preferred_element_type is None:
+        return _BATCH_DOT.fast2(x, y, (None,))
     return _batch_dot_op(legacy)((x, y), (axes,), precision, preferred_element_type)
 
 

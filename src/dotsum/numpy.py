@@ -81,6 +81,8 @@ def dot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = 
     >>> dot.plan((3, 2, 4), (5, 4, 1)).subscripts
     'abk,cke->abce'
     """
+    if precision is None and preferred_element_type is None and out_sharding is None:
+        return _DOT.fast2(a, b)
     return _call(_DOT, (a, b), (), precision, preferred_element_type, out_sharding)
 
 
@@ -92,6 +94,8 @@ def matmul(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any
     >>> matmul.plan((3,), (2, 3, 4)).out_shape
     (2, 4)
     """
+    if precision is None and preferred_element_type is None and out_sharding is None:
+        return _MATMUL.fast2(a, b)
     return _call(_MATMUL, (a, b), (), precision, preferred_element_type, out_sharding)
 
 
@@ -243,6 +247,10 @@ def einsum(subscripts: Any, /, *operands: Any, out: None = None, optimize: Any =
     if out is not None:
         fail("numpy.einsum", "the out argument is not supported (JAX arrays are immutable)",
              kind=TypeError)
+    if (len(operands) == 2 and type(subscripts) is str and type(optimize) is str
+            and optimize == "auto" and precision is None and preferred_element_type is None
+            and out_sharding is None):
+        return _EINSUM.fast2(*operands, (subscripts, "auto"), subscripts)
     if not isinstance(subscripts, str):
         subscripts, operands = _interleaved("numpy.einsum", (subscripts, *operands))
     return _call(_EINSUM, operands, (subscripts, optimize), precision, preferred_element_type,

@@ -52,6 +52,8 @@ def dot(x1: Any, x2: Any, *, precision: Any = None, preferred_element_type: Any 
     >>> dot.plan((), (3, 4)).subscripts
     ',ab->ab'
     """
+    if precision is None and preferred_element_type is None:
+        return _DOT.fast2(x1, x2)
     return _DOT((x1, x2), (), precision, preferred_element_type)
 
 
@@ -65,6 +67,8 @@ def matmul(x1: Any, x2: Any, *, precision: Any = None, preferred_element_type: A
     >>> matmul.plan((3,), (2, 3, 4)).out_shape
     (2, 4)
     """
+    if precision is None and preferred_element_type is None:
+        return _MATMUL.fast2(x1, x2)
     return _MATMUL((x1, x2), (), precision, preferred_element_type)
 
 
@@ -155,6 +159,9 @@ def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any =
     if out is not None:
         fail("ops.einsum", "the out argument is not supported (JAX arrays are immutable)",
              kind=TypeError)
+    if (len(operands) == 2 and type(subscripts) is str and type(optimize) is str
+            and optimize == "auto" and precision is None and preferred_element_type is None):
+        return _EINSUM.fast2(*operands, (subscripts, "auto"), subscripts)
     return _EINSUM(operands, (subscripts, optimize), precision, preferred_element_type)
 
 

@@ -53,6 +53,9 @@ def _matmul_rule(op: str, a: tuple[int, ...], b: tuple[int, ...], transpose_a: A
 _MATMUL = Op("tf.matmul", _matmul_rule, ("a", "b"))
 
 
+_PLAIN = (False, False, False, False)  # matmul's flags at their defaults
+
+
 def matmul(
     a: Any,
     b: Any,
@@ -99,6 +102,9 @@ def matmul(
     """
     if output_type is not None:  # the common call pays nothing for this keyword
         a, b, preferred_element_type = _output_type(a, b, output_type, preferred_element_type)
+    elif (transpose_a is False and transpose_b is False and adjoint_a is False
+          and adjoint_b is False and precision is None and preferred_element_type is None):
+        return _MATMUL.fast2(a, b, _PLAIN)
     return _MATMUL((a, b), (transpose_a, transpose_b, adjoint_a, adjoint_b), precision,
                    preferred_element_type)
 
