@@ -106,6 +106,19 @@ def test_optimize_errors(optimize, kind, message):
         dnp.einsum("ij,jk,kl->il", *THREE[1:], optimize=optimize)
 
 
+@pytest.mark.parametrize("x, y", [((3, 4, 5), (3, 4, 5)), ((2, 1, 3, 4), (5, 3, 4)),
+                                  ((4, 3), (2, 1, 4, 3)), ((2, 3), (2, 3))])
+def test_vecdot_every_axis(x, y):
+    """Each axis of each operand's own rank, batch axes broadcast either side of it."""
+    for axis in range(-min(len(x), len(y)), max(len(x), len(y))):
+        try:
+            jnp.vecdot(jnp.ones(x), jnp.ones(y), axis=axis)
+        except (ValueError, IndexError):
+            continue
+        a, b = _rand(*x, dtype="complex64", seed=1), _rand(*y, dtype="complex64", seed=2)
+        assert assert_matches_reference(dnp.vecdot, a + 1j * a[::-1], b, axis=axis), axis
+
+
 def _dot_params(fn, *args, **kw):
     jaxpr = jax.make_jaxpr(functools.partial(fn, **kw))(*args)
     return [e.params for e in jaxpr.eqns if e.primitive == lax.dot_general_p]
