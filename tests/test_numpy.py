@@ -119,6 +119,16 @@ def test_vecdot_every_axis(x, y):
         assert assert_matches_reference(dnp.vecdot, a + 1j * a[::-1], b, axis=axis), axis
 
 
+@pytest.mark.parametrize("name, x, y", [("vecmat", (2, 3), (2, 3, 4)), ("vecdot", (2, 3), (2, 3)),
+                                        ("vdot", (2, 3), (6,)), ("matvec", (2, 4, 3), (3,))])
+def test_conjugating_products(name, x, y):
+    """vecmat, vecdot and vdot conjugate x1 (matvec does not), as jnp: complex operands."""
+    a = _rand(*x, seed=4) + 1j * _rand(*x, seed=5)
+    b = _rand(*y, seed=6) + 1j * _rand(*y, seed=7)
+    assert assert_matches_reference(getattr(dnp, name), a.astype("complex64"),
+                                    b.astype("complex64"))
+
+
 def _dot_params(fn, *args, **kw):
     jaxpr = jax.make_jaxpr(functools.partial(fn, **kw))(*args)
     return [e.params for e in jaxpr.eqns if e.primitive == lax.dot_general_p]
