@@ -88,6 +88,12 @@ def test_optimize_true_is_optimal_and_explicit_paths_run():
     assert dnp.einsum.plan(subs, *shapes, optimize=True).path == dnp.einsum.plan(
         subs, *shapes, optimize="optimal").path
     assert dnp.einsum.plan(subs, *shapes, optimize=False).path == ((0, 1), (0, 1))
+    # five operands, where opt_einsum's 'auto' (greedy past 4) and 'optimal' differ
+    chain = ("ab,bc,cd,de,ef->af", (5, 3), (3, 3), (3, 8), (8, 8), (8, 3))
+    assert dnp.einsum.plan(*chain, optimize=True).path == dnp.einsum.plan(
+        *chain, optimize="optimal").path != dnp.einsum.plan(*chain).path
+    assert ops.einsum.plan(*chain, optimize=True).path == dnp.einsum.plan(*chain,
+                                                                          optimize=True).path
     path, _ = jnp.einsum_path(subs, *ops_, optimize="greedy")  # ['einsum_path', (i, j), …]
     assert dnp.einsum.plan(subs, *shapes, optimize=path).path == tuple(map(tuple, path))
     assert assert_matches_reference(dnp.einsum, *THREE, optimize=path)

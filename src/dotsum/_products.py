@@ -177,12 +177,13 @@ def vdot_rule(names: tuple[str, str], policy: str) -> Rule:
     return rule
 
 
-def einsum_rule(policy: str, optimize_true: str = "auto") -> Rule:
-    """``optimize_true``: the strategy ``optimize=True`` means (``jnp.einsum``: ``'optimal'``)."""
+def einsum_rule(policy: str) -> Rule:
+    """``optimize=True`` is opt_einsum's ``'optimal'``, as ``jnp.einsum`` (and so Keras 3 on JAX)
+    reads it."""
 
     def rule(op: str, shapes, subscripts: Any, optimize: Any, **options: Any) -> Plan:
         if optimize is True:
-            optimize = optimize_true
+            optimize = "optimal"
         return einsum_plan(op, shapes, subscripts, optimize, "numpy", dtype_policy=policy,
                            **options)
     return rule

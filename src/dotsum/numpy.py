@@ -60,8 +60,7 @@ _OPS = {
         ("vecdot", vecdot_rule, _X), ("matvec", matvec_rule, _X), ("vecmat", vecmat_rule, _X)]
 }
 _DOT, _MATMUL, _TENSORDOT, _INNER, _OUTER, _VDOT, _VECDOT, _MATVEC, _VECMAT = _OPS.values()
-# optimize=True is opt_einsum's 'optimal' in jnp.einsum
-_EINSUM = Op("numpy.einsum", einsum_rule("jnp", optimize_true="optimal"), None, lists=False)
+_EINSUM = Op("numpy.einsum", einsum_rule("jnp"), None, lists=False)
 
 
 def _call(op: Op, arrays: tuple, static: tuple, precision: Any, preferred: Any,

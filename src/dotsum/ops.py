@@ -152,7 +152,8 @@ def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any =
       operands: arrays (JAX, NumPy, nested lists, scalars).
       out: unsupported, as in ``jnp.einsum``; must be None.
       optimize: the contraction-path strategy for opt_einsum (``'auto'``, ``'greedy'``,
-        ``'optimal'``, …), ``True``/``False`` (left to right), or an explicit path.
+        ``'optimal'``, …), ``True`` (``'optimal'``, as ``jnp.einsum`` reads it, which Keras 3
+        on JAX calls), ``False`` (left to right), or an explicit path.
       precision: passed to ``lax.dot_general``.
       preferred_element_type: passed to ``lax.dot_general``; the result has this dtype.
     """
