@@ -188,6 +188,15 @@ def test_weak_types_as_jnp(call):
     assert (ours * jnp.ones((), jnp.bfloat16)).dtype == (theirs * jnp.ones((), jnp.bfloat16)).dtype
 
 
+@pytest.mark.parametrize("a, b", [(2.0, jnp.ones(3)), (2.0, 3.0), (jnp.ones(3), 2), (2, 3)],
+                         ids=["weak-strong", "weak-weak", "strong-weak", "ints"])
+def test_dot_general_weak_types_as_lax(a, b):
+    """lax.dot_general's result is weak only when both operands are."""
+    dn = (((), ()), ((), ()))
+    ours, theirs = dlax.dot_general(a, b, dn), lax.dot_general(a, b, dn)
+    assert (ours.dtype, ours.weak_type) == (theirs.dtype, theirs.weak_type)
+
+
 def test_lists_are_refused_as_in_jax():
     with pytest.raises(TypeError, match=r"^numpy\.dot: b must be an array or a scalar, as in "
                                         r"jax\.numpy \(which refuses lists"):
