@@ -17,7 +17,8 @@ accumulate int8 in int32, as Keras does; here int8 stays int8, as in ``jax.numpy
 
 Deliberate differences, each an error where ``jax.numpy`` would answer: a negative int
 ``axes`` of ``tensordot`` (``jnp`` returns the outer product) is a ``ValueError``; a contraction
-path that contracts three operands at once is a ``ValueError`` (``jnp``: NotImplementedError).
+path that contracts three operands at once is a ``ValueError`` (``jnp`` refuses it with its own
+exception type).
 Errors are ``ValueError``/``TypeError`` starting with the op's name (``numpy.dot: …``).
 """
 
