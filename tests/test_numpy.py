@@ -277,14 +277,16 @@ def test_dot_general_errors_are_type_errors_as_in_lax(dn, message):
         dlax.dot_general(X, Y, dn)
 
 
-def test_dot_general_keys_keep_types():
+@pytest.mark.parametrize("kind", ["numpy", "jax"])  # the general path; the jitted fast path
+def test_dot_general_keys_keep_types(kind):
     """dimension_numbers key the call cache as flat values with their types: a cached int call
     does not let the same numbers as bools (or floats) through."""
-    assert dlax.dot_general(X, Y, (((1,), (0,)), ((), ()))).shape == (3, 5)
+    x, y = (X, Y) if kind == "numpy" else (jnp.asarray(X), jnp.asarray(Y))
+    assert dlax.dot_general(x, y, (((1,), (0,)), ((), ()))).shape == (3, 5)
     for bad in ((((True,), (0,)), ((), ())), (((1.0,), (0,)), ((), ())), (((1,), (0,)), 0)):
         with pytest.raises(TypeError, match=r"^lax\.dot_general: dimension_numbers must be"):
-            dlax.dot_general(X, Y, bad)
-    assert dlax.dot_general(X, Y, [[[1], [0]], [[], []]]).shape == (3, 5)  # lists, as lax
+            dlax.dot_general(x, y, bad)
+    assert dlax.dot_general(x, y, [[[1], [0]], [[], []]]).shape == (3, 5)  # lists, as lax
 
 
 # -- errors where JAX would raise for us -----------------------------------------------------------

@@ -5,6 +5,7 @@ deterministic."""
 from __future__ import annotations
 
 import concurrent.futures
+import re
 
 import jax.numpy as jnp
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 
 import dotsum
 from dotsum import keras as K
+from dotsum import lax as dlax
 from dotsum import numpy as dnp
 from dotsum import ops
 from dotsum import tf as dtf
@@ -59,7 +61,9 @@ def _calls():
 
 
 def test_threads_get_serial_results_even_while_caches_are_cleared():
-    calls = _calls()
+    calls = _calls()  # NumPy operands (the general path), then the same as JAX arrays (fast)
+    calls += [(fn, tuple(jnp.asarray(a) if isinstance(a, np.ndarray) else a for a in args), p)
+              for fn, args, p in calls]
     serial = [np.asarray(fn(*args, **params)) for fn, args, params in calls]
 
     def work(i):
@@ -113,6 +117,7 @@ FAST_CALLS = [  # (op, call with default arguments on two JAX arrays)
     (ops._EINSUM, lambda x, y: ops.einsum("bij,bjk->bik", x, y)),
     (dnp._MATMUL, dnp.matmul),
     (dnp._EINSUM, lambda x, y: dnp.einsum("bij,bjk->bik", x, y)),
+    (dlax._DOT_GENERAL, lambda x, y: dlax.dot_general(x, y, (((2,), (1,)), ((0,), (0,))))),
 ]
 
 
@@ -126,8 +131,25 @@ def test_default_calls_take_the_fast_path(monkeypatch, op, call):
     first = call(x, y)
     assert op.cache_size() == size + 1
     monkeypatch.setattr(type(op), "__call__", lambda *a: pytest.fail("general path taken"))
+    monkeypatch.setattr(type(op), "plan", lambda *a: pytest.fail("planned again"))
     np.testing.assert_array_equal(call(x, y), first)
     np.testing.assert_array_equal(first, expected)
+    assert op.cache_size() == size + 1  # traced and compiled once for these operands
+
+
+@pytest.mark.parametrize("op, call", FAST_CALLS, ids=[op.name for op, _ in FAST_CALLS])
+def test_fast_path_refusals_are_the_ops_own(op, call):
+    """Shapes the rule refuses, on JAX arrays with default arguments, raise the general path's
+    error (named for the op, no chained JAX trace; lax.dot_general's is a TypeError, as lax's),
+    however often, and repeating it caches nothing more."""
+    x, y = jnp.ones((2, 3, 4)), jnp.ones((2, 5, 6))
+    sizes = []
+    for _ in range(3):
+        with pytest.raises((ValueError, TypeError), match=r"^" + re.escape(op.name) + ": ") as info:
+            call(x, y)
+        assert info.value.__cause__ is None and info.value.__suppress_context__
+        sizes.append(op.cache_size())
+    assert sizes[0] == sizes[1] == sizes[2]  # JAX keeps the failed signature, empty; no growth
 
 
 def test_the_fast_path_keeps_bad_input_errors():

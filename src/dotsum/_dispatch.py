@@ -1,12 +1,14 @@
 """Compiled dispatch: everything about speed lives here.
 
-An :class:`Op` pairs a *rule* (operand shapes + static params -> :class:`Plan`) with two caches:
+An :class:`Op` pairs a *rule* (operand shapes + static params -> :class:`Plan`) with its caches:
 
 * ``Op.plan`` memoises the rule (bounded, oldest entry evicted first), so planning runs once
   per distinct call;
 * ``Op.__call__`` keeps a bounded dict from the call's key (operand shapes, static params,
   ``precision``, ``preferred_element_type``) straight to the plan's jitted executor, so an eager
-  call on a cached plan costs a dict lookup on top of JAX's C++ dispatch.
+  call on a cached plan costs a dict lookup on top of JAX's C++ dispatch;
+* ``Op.fast2``, the default-argument call on two JAX arrays, skips even that: one ``jax.jit``
+  per op plans inside its trace, so JAX's C++ cache is the only key.
 
 Keys are built by value with :func:`~dotsum._keys.freeze` (or, for flat bool/int/str params, the
 values with their types), which tells ``1`` from ``True`` and ``1.0`` (Python says they are
@@ -28,7 +30,7 @@ from jax import lax
 from dotsum._errors import fail, type_name
 from dotsum._inspect import register
 from dotsum._keys import Unkeyable, freeze
-from dotsum._lower import executor
+from dotsum._lower import executor, run
 from dotsum._options import normalize_dtype, normalize_precision
 from dotsum._plan import Plan
 from dotsum._symbolic import Inconclusive, check_size, parse_shapes
@@ -106,6 +108,7 @@ class Op:
         self._rule = rule
         self._plans = BoundedCache(PLAN_CACHE_SIZE)
         self._calls = BoundedCache(CALL_CACHE_SIZE)
+        self._jit2 = jax.jit(self._traced2, static_argnums=0)  # fast2's (JAX's caches bound it)
         _OPS.add(self)
 
     def plan(self, shapes: Sequence[Sequence[int]], static: Sequence[Any],
@@ -182,20 +185,26 @@ class Op:
             fn = self._calls.put(key, executor(plan))
         return fn(*arrays)
 
-    def fast2(self, x: Any, y: Any, static: tuple = (), extra: str | None = None) -> jax.Array:
+    def fast2(self, x: Any, y: Any, static: tuple = ()) -> jax.Array:
         """The hot path of a two-operand call whose public function has checked (by identity)
         that ``precision`` and ``preferred_element_type`` are None and that its static params
-        are exactly ``static``, which ``extra`` (None, or an exact ``str`` such as einsum's
-        subscripts) names in the key: one 3-tuple and one lookup in the same bounded cache as
-        :meth:`__call__` (whose keys are 4-tuples, so the two never meet). Operands that are
-        not concrete JAX arrays, and every miss, take the general path."""
+        are exactly ``static`` (values of fixed types, such as einsum's exact ``str``
+        subscripts, so JAX's hashing of them is as type-faithful as :func:`freeze`).
+
+        Two concrete JAX arrays go straight to one ``jax.jit`` per op whose trace plans from
+        the traced shapes: JAX's C++ dispatch then keys the call (shapes, dtypes, weak types,
+        shardings, ``static``) with no dotsum key or lookup in Python in front of it. A call
+        it refuses, any other operand, and tracers take the general path, whose errors are
+        the op's own."""
         if type(x) is _ARRAY_IMPL and type(y) is _ARRAY_IMPL:
-            key = (extra, x.shape, y.shape)
-            fn = self._calls.data.get(key)
-            if fn is None:
-                fn = self._calls.put(key, executor(self.plan((x.shape, y.shape), static)))
-            return fn(x, y)
+            try:
+                return self._jit2(static, x, y)
+            except (ValueError, TypeError):
+                pass  # the general path below says what is wrong, in the op's own words
         return self((x, y), static, None, None)
+
+    def _traced2(self, static: tuple, x: jax.Array, y: jax.Array) -> jax.Array:
+        return run(self.plan((x.shape, y.shape), static), x, y)
 
     def _as_array(self, i: int, value: Any) -> jax.Array:
         if isinstance(value, jax.Array):
@@ -209,10 +218,12 @@ class Op:
     def cache_clear(self) -> None:
         self._calls.clear()
         self._plans.clear()
+        self._jit2.clear_cache()
 
     def cache_size(self) -> int:
-        """Distinct calls currently cached (bounded by ``CALL_CACHE_SIZE``)."""
-        return len(self._calls)
+        """Distinct calls currently cached: the general path's (at most ``CALL_CACHE_SIZE``)
+        and the fast path's compiled calls (bounded by JAX's jit cache)."""
+        return len(self._calls) + self._jit2._cache_size()
 
 
 def _shape(op: str, name: str, shape: Any) -> tuple[Any, ...]:

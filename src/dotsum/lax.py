@@ -118,6 +118,7 @@ def _rule(op: str, lhs, rhs, *static: Any, **options: Any) -> Plan:
                      tuple(sizes[i] for i in out_ids), dtype_policy="lax", **options)
 
 
+_INTS = frozenset({int})
 _DOT_GENERAL = Op("lax.dot_general", _rule, ("lhs", "rhs"), lists=False)
 
 
@@ -132,6 +133,9 @@ def dot_general(lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = Non
     """
     static = _flat(dimension_numbers)
     if out_sharding is None:
+        if (precision is None and preferred_element_type is None
+                and _INTS.issuperset(map(type, static))):  # exact ints hash type-faithfully
+            return _DOT_GENERAL.fast2(lhs, rhs, static)
         return _DOT_GENERAL((lhs, rhs), static, precision, preferred_element_type)
     return placed(_DOT_GENERAL.name, ("lhs", "rhs"),
                   lambda *a: _DOT_GENERAL(a, static, precision, preferred_element_type),

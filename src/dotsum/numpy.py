@@ -250,7 +250,7 @@ def einsum(subscripts: Any, /, *operands: Any, out: None = None, optimize: Any =
     if (len(operands) == 2 and type(subscripts) is str and type(optimize) is str
             and optimize == "auto" and precision is None and preferred_element_type is None
             and out_sharding is None):
-        return _EINSUM.fast2(*operands, (subscripts, "auto"), subscripts)
+        return _EINSUM.fast2(*operands, (subscripts, "auto"))
     if not isinstance(subscripts, str):
         subscripts, operands = _interleaved("numpy.einsum", (subscripts, *operands))
     return _call(_EINSUM, operands, (subscripts, optimize), precision, preferred_element_type,

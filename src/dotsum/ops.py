@@ -162,7 +162,7 @@ def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any =
              kind=TypeError)
     if (len(operands) == 2 and type(subscripts) is str and type(optimize) is str
             and optimize == "auto" and precision is None and preferred_element_type is None):
-        return _EINSUM.fast2(*operands, (subscripts, "auto"), subscripts)
+        return _EINSUM.fast2(*operands, (subscripts, "auto"))
     return _EINSUM(operands, (subscripts, optimize), precision, preferred_element_type)
 
 
