@@ -11,7 +11,8 @@ JAX, ``np.asarray`` for TensorFlow); contenders are interleaved in rounds (A B C
 the garbage collector off; the figure is the median over rounds of the mean µs per call within a
 round. Ratios are to ``jnp.matmul`` (``jnp.dot`` for ``K.dot`` cases), the dispatch baseline;
 the floor is ``dotsum executor (floor)``, the plan's pre-jitted executor called directly (what
-an eager call costs with no dotsum Python in front of it).
+an eager call costs with no dotsum Python in front of it); dotsum ÷ floor, the floor verdict,
+is measured again with the two alone in alternation (``floor_ratio``).
 The project's targets (``common.DISPATCH_TARGET`` and friends) are judged by ``report.py``
 and printed, never asserted.
 
@@ -218,6 +219,21 @@ def warm_up(case: Case, fns: dict[str, Callable], calls: int, notes: list[str]) 
     return kept
 
 
+def floor_ratio(fns: dict[str, Callable], rounds: int, inner: int) -> float | None:
+    """dotsum's time over the floor's, the two timed in alternation (floor, dotsum, floor, …;
+    ``common.time_paired``), each dotsum batch over the mean of the floor batches around it.
+
+    The interleaved medians above put every contender after a random neighbour; after one
+    whose program ran on XLA:CPU's worker threads (1,000 FLOPs or more) or TensorFlow's, the
+    next batch often pays microseconds for threads still spinning, which on a 10 µs call moved
+    the dotsum ÷ floor median by ±20% between runs. Alternating the two alone, both after the
+    same neighbour, leaves only what dotsum adds."""
+    if "dotsum" not in fns or EXECUTOR not in fns:
+        return None
+    pair = {EXECUTOR: fns[EXECUTOR], "dotsum": fns["dotsum"]}
+    return common.time_paired(pair, EXECUTOR, rounds, inner)[1]["dotsum"]
+
+
 # -- reporting ------------------------------------------------------------------------------------
 def header(mods: dict[str, Any], rounds: int, inner: int, opts: common.Options,
            dev: dict[str, str]) -> str:
@@ -231,10 +247,10 @@ def header(mods: dict[str, Any], rounds: int, inner: int, opts: common.Options,
     ])
 
 
-def table(results: list[tuple[Case, dict[str, float]]]) -> str:
+def table(results: list[tuple[Case, dict[str, float], float | None]]) -> str:
     lines = ["| case | contender | µs/call (median) | ratio vs jnp.matmul† | ÷ dotsum |",
              "|---|---|---:|---:|---:|"]
-    for case, times in results:
+    for case, times, _ in results:
         base = times.get(case.baseline)
         mine = times["dotsum"]
         for name, us in times.items():
@@ -245,12 +261,22 @@ def table(results: list[tuple[Case, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def json_rows(results: list[tuple[Case, dict[str, float]]], opts: common.Options,
+def floor_table(results: list[tuple[Case, dict[str, float], float | None]]) -> str:
+    lines = ["dotsum ÷ its pre-jitted executor, the two alone in alternation (the floor verdict):",
+             "", "| case | dotsum ÷ floor (paired) | the medians above |", "|---|---:|---:|"]
+    for case, times, paired in results:
+        if paired is not None:
+            lines.append(f"| {case.name} | {paired:.3f} | {times['dotsum'] / times[EXECUTOR]:.3f} |")
+    return "\n".join(lines)
+
+
+def json_rows(results: list[tuple[Case, dict[str, float], float | None]], opts: common.Options,
               dev: dict[str, str]) -> list[dict[str, Any]]:
     return [
         common.row(case.name, name, METRIC, us, "us", opts, dev, kind=case.kind,
-                   baseline=case.baseline)
-        for case, times in results
+                   baseline=case.baseline,
+                   **({"floor_ratio": round(paired, 4)} if name == "dotsum" and paired else {}))
+        for case, times, paired in results
         for name, us in times.items()
     ]
 
@@ -276,13 +302,14 @@ def run(opts: common.Options, progress: common.Progress | None = None,
             progress.start(f"dispatch: {case.name}")
         inp = make_inputs(case, mods)
         fns = warm_up(case, contenders_for(case, inp, mods), warm, notes)
-        results.append((case, common.time_interleaved(fns, rounds, inner)))
+        times = common.time_interleaved(fns, rounds, inner)
+        results.append((case, times, floor_ratio(fns, rounds, inner)))
         if progress:
             progress.advance(f"dispatch: {case.name}")
     rows = json_rows(results, opts, dev)
     judged = [v for v in report.verdicts(rows) if v.met is not None]  # the eager targets
     text = "\n\n".join([header(mods, rounds, inner, opts, dev), table(results),
-                         report.targets_markdown(judged)])
+                         floor_table(results), report.targets_markdown(judged)])
     return common.Section("dispatch", rows, text, notes)
 
 

@@ -127,10 +127,11 @@ for _f, _op in ((dot, _DOT), (matmul, _MATMUL), (inner, _INNER), (outer, _OUTER)
     _f.plan = planner(_op, _X, _op.name)  # type: ignore[attr-defined]
 tensordot.plan = _tensordot_plan  # type: ignore[attr-defined]
 
+_AUTO = "auto"  # einsum's default optimize, tested by identity on the hot path
 _EINSUM = Op("ops.einsum", einsum_rule("keras3-int8"), None)
 
 
-def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any = "auto",
+def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any = _AUTO,
            precision: Any = None, preferred_element_type: Any = None) -> jax.Array:
     """``keras.ops.einsum`` / ``jnp.einsum``, planned once per (subscripts, shapes).
 
@@ -157,12 +158,13 @@ def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any =
       precision: passed to ``lax.dot_general``.
       preferred_element_type: passed to ``lax.dot_general``; the result has this dtype.
     """
+    if (optimize is _AUTO and out is None and precision is None
+            and preferred_element_type is None and len(operands) == 2
+            and type(subscripts) is str):  # the default call: the cheapest tests first
+        return _EINSUM.fast2(*operands, (subscripts, _AUTO))
     if out is not None:
         fail("ops.einsum", "the out argument is not supported (JAX arrays are immutable)",
              kind=TypeError)
-    if (len(operands) == 2 and type(subscripts) is str and type(optimize) is str
-            and optimize == "auto" and precision is None and preferred_element_type is None):
-        return _EINSUM.fast2(*operands, (subscripts, "auto"))
     return _EINSUM(operands, (subscripts, optimize), precision, preferred_element_type)
 
 
