@@ -167,9 +167,13 @@ def test_seed_worked_value():
     # GPU/TPU: no operand transposed (CPU copies both into GEMM layout)
     (ops.einsum.plan("bqhd,bkhd->bhqk", (2, 3, 4, 5), (2, 6, 4, 5)), "tpu",
      "dot_general(operands[0], operands[1], contract=(3,)x(3,), batch=(0, 2)x(0, 2))"),
+    # CPU: bare where explicit transposes would copy as much as XLA does itself ...
     (ops.einsum.plan("bqhd,bkhd->bhqk", (2, 3, 4, 5), (2, 6, 4, 5)), "cpu",
-     "dot_general(transpose(operands[0], (0, 2, 1, 3)), transpose(operands[1], (0, 2, 3, 1)), "
-     "contract=(3,)x(2,), batch=(0, 1)x(0, 1))"),
+     "dot_general(operands[0], operands[1], contract=(3,)x(3,), batch=(0, 2)x(0, 2))"),
+    # ... transposed where that saves the result's copy (free axes sorted into output order)
+    (ops.einsum.plan("fhda,fgde->faheg", (4, 17, 11, 3), (4, 2, 11, 13)), "cpu",
+     "dot_general(transpose(operands[0], (0, 3, 1, 2)), transpose(operands[1], (0, 2, 3, 1)), "
+     "contract=(3,)x(1,), batch=(0,)x(0,))"),
     # GPU/TPU: a result transpose only where no operand or batch order gives the output's
     (K.dot.plan((2, 3), (4, 3, 5)), "rocm",
      "dot_general(x, y, contract=(1,)x(1,), batch=()x())"),

@@ -9,7 +9,8 @@ out ``batch…, free…, contracted…`` (lhs) and ``batch…, contracted…, fr
 one contracted axis also the other way round; it copies any other operand into that form, and
 any other output order costs a copy of the result. :func:`contract_cpu` tries both operand
 orders, three batch orders and two contracted orders and keeps the one that copies the fewest
-elements; the copies become explicit transposes, so the plan lists every element XLA moves.
+elements, bare (XLA copies itself) unless explicit transposes copy strictly less; either way
+the plan lists every element XLA moves.
 
 ``xla`` (cuda, rocm, tpu). cuBLAS takes transposed operands and XLA:TPU picks MXU layouts
 itself: XLA's own layout assignment decides better than a CPU price list, so
@@ -56,24 +57,31 @@ def _in_gemm_layout(labels: str, batch: list[str], outer: list[str], inner: list
 
 
 def _arrange(lhs: str, rhs: str, batch: list[str], contract: list[str], out: str | None,
-             sizes: dict[str, int]):
+             sizes: dict[str, int], bare: bool = False):
     """One candidate lowering of ``lhs · rhs``: (elements moved, lhs perm, rhs perm, dimension
-    numbers, result labels, whether the result is copied into ``out`` order). An operand out of
-    GEMM layout is transposed into it, its free axes in output order."""
+    numbers, result labels, whether the result is copied into ``out`` order, the perms XLA
+    applies itself). An operand out of GEMM layout is transposed into it, its free axes in
+    output order: explicitly, or with ``bare`` by XLA itself (the perm is then XLA's, listed
+    last, and the ``dot_general`` takes the operands as they are)."""
     rank = (lambda c: out.index(c)) if out is not None else None
     cost = 0
-    perms, laid = [], []
+    perms, laid, implied, gemm = [], [], [], []
     for labels, is_lhs in ((lhs, True), (rhs, False)):
         free = [c for c in labels if c not in batch and c not in contract]
         outer, inner = (free, contract) if is_lhs else (contract, free)
         if _in_gemm_layout(labels, batch, outer, inner):
             perms.append(None)
             laid.append(labels)
+            implied.append(None)
+            gemm.append(labels)
             continue
         free = sorted(free, key=rank) if rank else free
         target = batch + (free + contract if is_lhs else contract + free)
-        perms.append(tuple(labels.index(c) for c in target))
-        laid.append("".join(target))
+        perm = tuple(labels.index(c) for c in target)
+        perms.append(None if bare else perm)
+        implied.append(perm if bare else None)
+        laid.append(labels if bare else "".join(target))
+        gemm.append("".join(target))
         cost += math.prod(sizes[c] for c in labels)
     new_lhs, new_rhs = laid
     dims = _dimension_numbers(new_lhs, new_rhs, batch, contract)
@@ -86,10 +94,10 @@ def _arrange(lhs: str, rhs: str, batch: list[str], contract: list[str], out: str
     # A folded transpose makes XLA multiply rhs · lhs; if our rhs is laid out contracted-first,
     # its GEMM then takes a transposed lhs, which XLA:CPU runs on a slower kernel (measured
     # 7-19% at 1024²). Charge that like copying the result, so an equal layout without it wins.
-    if result_moves or (folded and rhs_free and new_rhs.index(rhs_free[0]) > new_rhs.index(
+    if result_moves or (folded and rhs_free and gemm[1].index(rhs_free[0]) > gemm[1].index(
             contract[0])):
         cost += math.prod(sizes[c] for c in result)
-    return cost, perms[0], perms[1], dims, result, result_moves
+    return cost, perms[0], perms[1], dims, result, result_moves, tuple(implied)
 
 
 def _dimension_numbers(lhs: str, rhs: str, batch: list[str], contract: list[str]):
@@ -129,37 +137,42 @@ def _orders(x: str, y: str, needed: set[str], out: str | None):
 def contract_cpu(x: str, y: str, needed: set[str], out: str | None, sizes: dict[str, int]):
     """The cheapest XLA:CPU lowering of one pairwise contraction (``out`` is given for the last
     one): (swap, lhs perm, rhs perm, dimension numbers, result labels, whether the result is
-    copied into ``out`` order).
+    copied into ``out`` order, the perms XLA applies itself to a bare ``dot_general``).
 
     Candidates: both operand orders, the batch order of the output, ``x`` and ``y``, and the
-    contracted order of ``x`` and ``y``. The first candidate is the natural lowering (batch in
-    output order, ``x`` first unless the output lists ``y``'s free axes first); the others
-    replace it only when they move strictly fewer elements.
+    contracted order of ``x`` and ``y``, each bare (operands as they are: XLA copies what is out
+    of GEMM layout itself) and with explicit transposes. The first candidate is the natural
+    bare lowering (batch in output order, ``x`` first unless the output lists ``y``'s free
+    axes first, as ``jnp.einsum``); the others replace it only when they move strictly fewer
+    elements. So explicit transposes appear only where they copy less than XLA would: where
+    they copy the same, the bare ``dot_general`` leaves JAX's transpose rules a program XLA
+    lays out itself, whose backward pass ran 10% faster (attention scores, docs/design.md).
     """
     swap, batch_orders, contract_orders = _orders(x, y, needed, out)
     best = None
-    for swapped in (swap, not swap):
-        lhs, rhs = (y, x) if swapped else (x, y)
-        for batch in batch_orders:
-            for contract in contract_orders:
-                cost, *arranged = _arrange(lhs, rhs, batch, contract, out, sizes)
-                if best is None or cost < best[0]:
-                    best = (cost, swapped, *arranged)
+    for bare in (True, False):
+        for swapped in (swap, not swap):
+            lhs, rhs = (y, x) if swapped else (x, y)
+            for batch in batch_orders:
+                for contract in contract_orders:
+                    cost, *arranged = _arrange(lhs, rhs, batch, contract, out, sizes, bare)
+                    if best is None or cost < best[0]:
+                        best = (cost, swapped, *arranged)
     return best[1:]
 
 
 def contract_xla(x: str, y: str, needed: set[str], out: str | None):
     """The lowering of one pairwise step for GPU and TPU, where XLA lays operands out itself:
     (swap, None, None, dimension numbers, result labels, whether the result is transposed into
-    ``out`` order). No operand is transposed; batch axes come in the output's order and the
-    operands in the order that gives the output's free-axis order where one does (a result
+    ``out`` order, no perms predicted). No operand is transposed; batch axes come in the
+    output's order and the operands in the order that gives the output's free-axis order where one does (a result
     ``batch…, lhs free…, rhs free…`` can match ``out`` in no other way). A step that sums nothing
     is a ``dot_general`` with no contracting dimensions, as in ``jnp.einsum``."""
     swap, (batch, *_), (contract, *_) = _orders(x, y, needed, out)
     lhs, rhs = (y, x) if swap else (x, y)
     result = "".join(batch + [c for c in lhs if c not in rhs] + [c for c in rhs if c not in lhs])
     return (swap, None, None, _dimension_numbers(lhs, rhs, batch, contract), result,
-            out is not None and result != out)
+            out is not None and result != out, (None, None))
 
 
 def multiply_cpu(x: str, y: str, out: str | None):

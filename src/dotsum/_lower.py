@@ -5,8 +5,9 @@ Per operand, first what one operand can do alone: take diagonals of repeated lab
 contraction path, then at most one transpose into the output order.
 
 Layout is chosen per platform (:mod:`dotsum._layout`): on CPU the steps are laid out so that
-XLA:CPU copies the fewest elements, and the copies are explicit transposes, so
-``Lowering.moves`` lists every element XLA will move (``tests/test_compiled.py`` checks that list
+XLA:CPU copies the fewest elements (explicit transposes where they copy less than XLA would
+for the bare ``dot_general``, else XLA's own copies), and ``Lowering.moves`` lists every
+element XLA will move (``tests/test_compiled.py`` checks that list
 against the compiled HLO); on GPU and TPU no operand is transposed and XLA lays them out. Where
 the two lowerings differ the executor holds both under ``lax.platform_dependent``, so a program
 lowered or exported for a platform runs that platform's. Size-1 axes are squeezed away first (a
@@ -75,8 +76,9 @@ class Contraction:
 
 
 class Move(NamedTuple):
-    """Elements XLA copies to change layout: an operand transposed before a ``dot_general`` or
-    the result transposed into the output order."""
+    """Elements XLA copies to change layout: an operand transposed before a ``dot_general``
+    (explicitly, or by XLA itself where the plan leaves the ``dot_general`` bare) or the
+    result transposed into the output order."""
 
     what: str  # "x", "t0", "out", …
     perm: tuple[int, ...]
@@ -192,12 +194,13 @@ def lower(plan: Plan, platform: str = "cpu") -> Lowering:
             contractions.append(Contraction(i, j, (((), ()), ((), ())), result, lhs_perm,
                                             rhs_perm, broadcast))
         else:
-            swap, lhs_perm, rhs_perm, dims, result, result_moves = (
+            swap, lhs_perm, rhs_perm, dims, result, result_moves, implied = (
                 contract_cpu(current[i], current[j], needed, out if last else None, priced)
                 if layout == "cpu" else
                 contract_xla(current[i], current[j], needed, out if last else None))
             lhs, rhs = (j, i) if swap else (i, j)
-            for k, perm in ((lhs, lhs_perm), (rhs, rhs_perm)):
+            for k, perm in ((lhs, lhs_perm if lhs_perm is not None else implied[0]),
+                            (rhs, rhs_perm if rhs_perm is not None else implied[1])):
                 if perm is not None:
                     moves.append(Move(names[k], perm, math.prod(sizes[c] for c in current[k])))
             contractions.append(Contraction(lhs, rhs, dims, result, lhs_perm, rhs_perm))
