@@ -165,9 +165,10 @@ def contract_xla(x: str, y: str, needed: set[str], out: str | None):
     """The lowering of one pairwise step for GPU and TPU, where XLA lays operands out itself:
     (swap, None, None, dimension numbers, result labels, whether the result is transposed into
     ``out`` order, no perms predicted). No operand is transposed; batch axes come in the
-    output's order and the operands in the order that gives the output's free-axis order where one does (a result
-    ``batch…, lhs free…, rhs free…`` can match ``out`` in no other way). A step that sums nothing
-    is a ``dot_general`` with no contracting dimensions, as in ``jnp.einsum``."""
+    output's order and the operands in the order that gives the output's free-axis order where
+    one does (a result ``batch…, lhs free…, rhs free…`` can match ``out`` in no other way). A
+    step that sums nothing is a ``dot_general`` with no contracting dimensions, as in
+    ``jnp.einsum``."""
     swap, (batch, *_), (contract, *_) = _orders(x, y, needed, out)
     lhs, rhs = (y, x) if swap else (x, y)
     result = "".join(batch + [c for c in lhs if c not in rhs] + [c for c in rhs if c not in lhs])
