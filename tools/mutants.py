@@ -104,7 +104,7 @@ MUTANTS: list[tuple[str, str, str, str]] = [
      "an in-place diagonal takes every n-th element"),
     ("_layout.py", 'MODELS = {"cpu": "cpu", "cuda": "xla",',
      'MODELS = {"cpu": "cpu", "cuda": "cpu",', "cuda gets the CPU layout model"),
-    ("_layout.py", "out is not None and result != out, (None, None))", "False, (None, None))",
+    ("_layout.py", "out is not None and result != out, True)", "False, True)",
      "a GPU/TPU step never transposes its result into the output order"),
     ("_inspect.py", "if platforms is None or platform in platforms:", "if platforms is None:",
      "inspect follows the GPU/TPU branch on a CPU"),

@@ -59,27 +59,24 @@ def _in_gemm_layout(labels: str, batch: list[str], outer: list[str], inner: list
 def _arrange(lhs: str, rhs: str, batch: list[str], contract: list[str], out: str | None,
              sizes: dict[str, int], bare: bool = False):
     """One candidate lowering of ``lhs · rhs``: (elements moved, lhs perm, rhs perm, dimension
-    numbers, result labels, whether the result is copied into ``out`` order, the perms XLA
-    applies itself). An operand out of GEMM layout is transposed into it, its free axes in
-    output order: explicitly, or with ``bare`` by XLA itself (the perm is then XLA's, listed
-    last, and the ``dot_general`` takes the operands as they are)."""
+    numbers, result labels, whether the result is copied into ``out`` order). An operand out of
+    GEMM layout is copied into it, its free axes in output order (its perm; None for one
+    already in it): by an explicit transpose, or with ``bare`` by XLA itself, the
+    ``dot_general`` then taking the operands as they are (the perm is the layout predicted)."""
     rank = (lambda c: out.index(c)) if out is not None else None
     cost = 0
-    perms, laid, implied, gemm = [], [], [], []
+    perms, laid, gemm = [], [], []  # copy perms, what dot_general takes, what the GEMM sees
     for labels, is_lhs in ((lhs, True), (rhs, False)):
         free = [c for c in labels if c not in batch and c not in contract]
         outer, inner = (free, contract) if is_lhs else (contract, free)
         if _in_gemm_layout(labels, batch, outer, inner):
             perms.append(None)
             laid.append(labels)
-            implied.append(None)
             gemm.append(labels)
             continue
         free = sorted(free, key=rank) if rank else free
         target = batch + (free + contract if is_lhs else contract + free)
-        perm = tuple(labels.index(c) for c in target)
-        perms.append(None if bare else perm)
-        implied.append(perm if bare else None)
+        perms.append(tuple(labels.index(c) for c in target))
         laid.append(labels if bare else "".join(target))
         gemm.append("".join(target))
         cost += math.prod(sizes[c] for c in labels)
@@ -97,7 +94,7 @@ def _arrange(lhs: str, rhs: str, batch: list[str], contract: list[str], out: str
     if result_moves or (folded and rhs_free and gemm[1].index(rhs_free[0]) > gemm[1].index(
             contract[0])):
         cost += math.prod(sizes[c] for c in result)
-    return cost, perms[0], perms[1], dims, result, result_moves, tuple(implied)
+    return cost, perms[0], perms[1], dims, result, result_moves
 
 
 def _dimension_numbers(lhs: str, rhs: str, batch: list[str], contract: list[str]):
@@ -136,8 +133,8 @@ def _orders(x: str, y: str, needed: set[str], out: str | None):
 
 def contract_cpu(x: str, y: str, needed: set[str], out: str | None, sizes: dict[str, int]):
     """The cheapest XLA:CPU lowering of one pairwise contraction (``out`` is given for the last
-    one): (swap, lhs perm, rhs perm, dimension numbers, result labels, whether the result is
-    copied into ``out`` order, the perms XLA applies itself to a bare ``dot_general``).
+    one): (swap, lhs copy perm, rhs copy perm, dimension numbers, result labels, whether the
+    result is copied into ``out`` order, whether XLA makes the copies itself: ``bare``).
 
     Candidates: both operand orders, the batch order of the output, ``x`` and ``y``, and the
     contracted order of ``x`` and ``y``, each bare (operands as they are: XLA copies what is out
@@ -157,14 +154,14 @@ def contract_cpu(x: str, y: str, needed: set[str], out: str | None, sizes: dict[
                 for contract in contract_orders:
                     cost, *arranged = _arrange(lhs, rhs, batch, contract, out, sizes, bare)
                     if best is None or cost < best[0]:
-                        best = (cost, swapped, *arranged)
+                        best = (cost, swapped, *arranged, bare)
     return best[1:]
 
 
 def contract_xla(x: str, y: str, needed: set[str], out: str | None):
     """The lowering of one pairwise step for GPU and TPU, where XLA lays operands out itself:
     (swap, None, None, dimension numbers, result labels, whether the result is transposed into
-    ``out`` order, no perms predicted). No operand is transposed; batch axes come in the
+    ``out`` order, bare: True). No operand is transposed; batch axes come in the
     output's order and the operands in the order that gives the output's free-axis order where
     one does (a result ``batch…, lhs free…, rhs free…`` can match ``out`` in no other way). A
     step that sums nothing is a ``dot_general`` with no contracting dimensions, as in
@@ -173,7 +170,7 @@ def contract_xla(x: str, y: str, needed: set[str], out: str | None):
     lhs, rhs = (y, x) if swap else (x, y)
     result = "".join(batch + [c for c in lhs if c not in rhs] + [c for c in rhs if c not in lhs])
     return (swap, None, None, _dimension_numbers(lhs, rhs, batch, contract), result,
-            out is not None and result != out, (None, None))
+            out is not None and result != out, True)
 
 
 def multiply_cpu(x: str, y: str, out: str | None):

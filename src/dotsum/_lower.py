@@ -194,16 +194,16 @@ def lower(plan: Plan, platform: str = "cpu") -> Lowering:
             contractions.append(Contraction(i, j, (((), ()), ((), ())), result, lhs_perm,
                                             rhs_perm, broadcast))
         else:
-            swap, lhs_perm, rhs_perm, dims, result, result_moves, implied = (
+            swap, lhs_copy, rhs_copy, dims, result, result_moves, bare = (
                 contract_cpu(current[i], current[j], needed, out if last else None, priced)
                 if layout == "cpu" else
                 contract_xla(current[i], current[j], needed, out if last else None))
             lhs, rhs = (j, i) if swap else (i, j)
-            for k, perm in ((lhs, lhs_perm if lhs_perm is not None else implied[0]),
-                            (rhs, rhs_perm if rhs_perm is not None else implied[1])):
-                if perm is not None:
+            for k, perm in ((lhs, lhs_copy), (rhs, rhs_copy)):
+                if perm is not None:  # copied: by our transpose, or by XLA for a bare step
                     moves.append(Move(names[k], perm, math.prod(sizes[c] for c in current[k])))
-            contractions.append(Contraction(lhs, rhs, dims, result, lhs_perm, rhs_perm))
+            contractions.append(Contraction(lhs, rhs, dims, result,
+                                            *((None, None) if bare else (lhs_copy, rhs_copy))))
         current = rest + [result]
         names = [n for k, n in enumerate(names) if k not in (i, j)] + [
             f"t{step}" if not last else "out"]
