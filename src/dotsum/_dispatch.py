@@ -18,6 +18,7 @@ would reject nor returns another call's result.
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -108,7 +109,6 @@ class Op:
         self._rule = rule
         self._plans = BoundedCache(PLAN_CACHE_SIZE)
         self._calls = BoundedCache(CALL_CACHE_SIZE)
-        self._jit2 = jax.jit(self._traced2, static_argnums=0)  # fast2's (JAX's caches bound it)
         _OPS.add(self)
 
     def plan(self, shapes: Sequence[Sequence[int]], static: Sequence[Any],
@@ -203,6 +203,12 @@ class Op:
                 pass  # the general path below says what is wrong, in the op's own words
         return self((x, y), static, None, None)
 
+    @functools.cached_property
+    def _jit2(self):
+        """fast2's ``jax.jit`` (JAX's caches bound it), built on the op's first fast call: after
+        that it is an instance attribute like any other."""
+        return jax.jit(self._traced2, static_argnums=0)
+
     def _traced2(self, static: tuple, x: jax.Array, y: jax.Array) -> jax.Array:
         return run(self.plan((x.shape, y.shape), static), x, y)
 
@@ -218,12 +224,14 @@ class Op:
     def cache_clear(self) -> None:
         self._calls.clear()
         self._plans.clear()
-        self._jit2.clear_cache()
+        if "_jit2" in self.__dict__:
+            self._jit2.clear_cache()
 
     def cache_size(self) -> int:
         """Distinct calls currently cached: the general path's (at most ``CALL_CACHE_SIZE``)
         and the fast path's compiled calls (bounded by JAX's jit cache)."""
-        return len(self._calls) + self._jit2._cache_size()
+        jitted = self.__dict__.get("_jit2")
+        return len(self._calls) + (jitted._cache_size() if jitted is not None else 0)
 
 
 def _shape(op: str, name: str, shape: Any) -> tuple[Any, ...]:

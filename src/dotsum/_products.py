@@ -177,6 +177,9 @@ def vdot_rule(names: tuple[str, str], policy: str) -> Rule:
     return rule
 
 
+AUTO = "auto"  # einsum's default optimize: its public functions test it by identity, first
+
+
 def einsum_rule(policy: str) -> Rule:
     """``optimize=True`` is opt_einsum's ``'optimal'``, as ``jnp.einsum`` (and so Keras 3 on JAX)
     reads it."""

@@ -35,6 +35,7 @@ from dotsum._errors import fail, type_name
 from dotsum._out_sharding import placed
 from dotsum._plan import Plan
 from dotsum._products import (
+    AUTO,
     dot_rule,
     einsum_rule,
     inner_rule,
@@ -61,7 +62,6 @@ _OPS = {
         ("vecdot", vecdot_rule, _X), ("matvec", matvec_rule, _X), ("vecmat", vecmat_rule, _X)]
 }
 _DOT, _MATMUL, _TENSORDOT, _INNER, _OUTER, _VDOT, _VECDOT, _MATVEC, _VECMAT = _OPS.values()
-_AUTO = "auto"  # einsum's default optimize, tested by identity on the hot path
 _EINSUM = Op("numpy.einsum", einsum_rule("jnp"), None, lists=False)
 
 
@@ -229,7 +229,7 @@ def _interleaved(op: str, args: tuple) -> tuple[str, tuple]:
     return ",".join(inputs) + "->" + output, tuple(operands)
 
 
-def einsum(subscripts: Any, /, *operands: Any, out: None = None, optimize: Any = _AUTO,
+def einsum(subscripts: Any, /, *operands: Any, out: None = None, optimize: Any = AUTO,
            precision: Any = None, preferred_element_type: Any = None,
            out_sharding: Any = None) -> jax.Array:
     """``jnp.einsum``, planned once per (subscripts, shapes): explicit (``'ij,jk->ik'``),
@@ -245,10 +245,10 @@ def einsum(subscripts: Any, /, *operands: Any, out: None = None, optimize: Any =
     >>> einsum.plan((2, 3), [0, 1], (3, 4), [1, 2]).subscripts
     'ab,bc->ac'
     """
-    if (optimize is _AUTO and out is None and precision is None
+    if (optimize is AUTO and out is None and precision is None
             and preferred_element_type is None and out_sharding is None and len(operands) == 2
             and type(subscripts) is str):  # the default call: the cheapest tests first
-        return _EINSUM.fast2(*operands, (subscripts, _AUTO))
+        return _EINSUM.fast2(*operands, (subscripts, AUTO))
     if out is not None:
         fail("numpy.einsum", "the out argument is not supported (JAX arrays are immutable)",
              kind=TypeError)

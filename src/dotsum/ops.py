@@ -13,6 +13,7 @@ from dotsum._dispatch import Op
 from dotsum._errors import fail
 from dotsum._plan import Plan
 from dotsum._products import (
+    AUTO,
     dot_rule,
     einsum_rule,
     inner_rule,
@@ -127,11 +128,10 @@ for _f, _op in ((dot, _DOT), (matmul, _MATMUL), (inner, _INNER), (outer, _OUTER)
     _f.plan = planner(_op, _X, _op.name)  # type: ignore[attr-defined]
 tensordot.plan = _tensordot_plan  # type: ignore[attr-defined]
 
-_AUTO = "auto"  # einsum's default optimize, tested by identity on the hot path
 _EINSUM = Op("ops.einsum", einsum_rule("keras3-int8"), None)
 
 
-def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any = _AUTO,
+def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any = AUTO,
            precision: Any = None, preferred_element_type: Any = None) -> jax.Array:
     """``keras.ops.einsum`` / ``jnp.einsum``, planned once per (subscripts, shapes).
 
@@ -158,10 +158,10 @@ def einsum(subscripts: str, /, *operands: Any, out: None = None, optimize: Any =
       precision: passed to ``lax.dot_general``.
       preferred_element_type: passed to ``lax.dot_general``; the result has this dtype.
     """
-    if (optimize is _AUTO and out is None and precision is None
+    if (optimize is AUTO and out is None and precision is None
             and preferred_element_type is None and len(operands) == 2
             and type(subscripts) is str):  # the default call: the cheapest tests first
-        return _EINSUM.fast2(*operands, (subscripts, _AUTO))
+        return _EINSUM.fast2(*operands, (subscripts, AUTO))
     if out is not None:
         fail("ops.einsum", "the out argument is not supported (JAX arrays are immutable)",
              kind=TypeError)
