@@ -289,6 +289,25 @@ def test_dot_general_keys_keep_types(kind):
     assert dlax.dot_general(x, y, [[[1], [0]], [[], []]]).shape == (3, 5)  # lists, as lax
 
 
+@pytest.mark.parametrize("lists", [
+    lambda: [[[1], [0]], [[], []]],  # lists all the way
+    lambda: (([1], [0]), ([], [])),  # tuples around lists
+])
+def test_dot_general_remembers_only_unchangeable_numbers(lists):
+    """The last dimension_numbers is remembered by identity only when it is tuples all the
+    way down: the same list, changed between two calls, is read afresh (its new numbers are
+    lax's answer, not the stale ones)."""
+    x, y = jnp.ones((3, 4)), jnp.ones((4, 3))
+    same = (((1,), (0,)), ((), ()))
+    assert dlax.dot_general(x, y, same).shape == dlax.dot_general(x, y, same).shape == (3, 3)
+    dn = lists()
+    for _ in range(2):  # twice: the second call is the one a stale memory would answer
+        np.testing.assert_array_equal(dlax.dot_general(x, y, dn), lax.dot_general(x, y, dn))
+    dn[0][0][0], dn[0][1][0] = 0, 1  # now x's axis 0 contracts with y's axis 1
+    np.testing.assert_array_equal(dlax.dot_general(x, y * jnp.arange(3.0), dn),
+                                  lax.dot_general(x, y * jnp.arange(3.0), dn))
+
+
 # -- errors where JAX would raise for us -----------------------------------------------------------
 @pytest.mark.parametrize("call, kind, message", [
     (lambda: dnp.dot(X, Y, preferred_element_type="float128"), TypeError,

@@ -57,6 +57,9 @@ def _calls():
         (ops.einsum, ("bqd,bkd->bqk", r(2, 3, 4), r(2, 5, 4)), {}),
         (ops.einsum, ("ij,jk,kl->il", r(2, 3), r(3, 4), r(4, 5)), {}),
         (ops.tensordot, (r(2, 3, 4), r(3, 4, 5)), {}),
+        # two dimension numbers in turn: lax.dot_general remembers the last one it saw
+        (dlax.dot_general, (r(2, 3, 4), r(2, 4, 5), (((2,), (1,)), ((0,), (0,)))), {}),
+        (dlax.dot_general, (r(2, 3, 4), r(2, 4, 5), (((0,), (0,)), ((), ()))), {}),
     ]
 
 

@@ -119,6 +119,16 @@ def _rule(op: str, lhs, rhs, *static: Any, **options: Any) -> Plan:
 
 
 _INTS = frozenset({int})
+# The last exact-int dimension_numbers made only of tuples, and its flat form: held, so that its
+# identity cannot pass to another object, and unchangeable, so that it still flattens the same.
+_LAST: tuple = (object(), ())
+
+
+def _immutable(dimension_numbers: Any) -> bool:
+    """Tuples all the way down to the ints (which the caller has checked are exact)."""
+    return type(dimension_numbers) is tuple and all(
+        type(pair) is tuple and all(type(dims) is tuple for dims in pair)
+        for pair in dimension_numbers)
 _DOT_GENERAL = Op("lax.dot_general", _rule, ("lhs", "rhs"), lists=False)
 
 
@@ -131,10 +141,17 @@ def dot_general(lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = Non
     >>> print(dot_general.plan((4, 3), (3, 5), (((1,), (0,)), ((), ()))).subscripts)
     ak,kc->ac
     """
+    global _LAST
+    last = _LAST  # one read: the pair is replaced whole, never half-written
+    if (dimension_numbers is last[0] and precision is None and preferred_element_type is None
+            and out_sharding is None):  # the very tuple seen last: a literal in a caller's loop
+        return _DOT_GENERAL.fast2(lhs, rhs, last[1])
     static = _flat(dimension_numbers)
+    exact = _INTS.issuperset(map(type, static))  # exact ints hash type-faithfully
+    if exact and _immutable(dimension_numbers):
+        _LAST = (dimension_numbers, static)
     if out_sharding is None:
-        if (precision is None and preferred_element_type is None
-                and _INTS.issuperset(map(type, static))):  # exact ints hash type-faithfully
+        if exact and precision is None and preferred_element_type is None:
             return _DOT_GENERAL.fast2(lhs, rhs, static)
         return _DOT_GENERAL((lhs, rhs), static, precision, preferred_element_type)
     return placed(_DOT_GENERAL.name, ("lhs", "rhs"),

@@ -248,7 +248,7 @@ def einsum(subscripts: Any, /, *operands: Any, out: None = None, optimize: Any =
     if (optimize is AUTO and out is None and precision is None
             and preferred_element_type is None and out_sharding is None and len(operands) == 2
             and type(subscripts) is str):  # the default call: the cheapest tests first
-        return _EINSUM.fast2(*operands, (subscripts, AUTO))
+        return _EINSUM.fast2(operands[0], operands[1], (subscripts, AUTO))  # no *-call
     if out is not None:
         fail("numpy.einsum", "the out argument is not supported (JAX arrays are immutable)",
              kind=TypeError)
