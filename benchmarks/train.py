@@ -12,7 +12,10 @@ those, for every contender alike).
 Method: every contender's step is compiled and checked against dotsum's (loss and both
 gradients, ``close_enough`` by dtype), then timed paired with dotsum's (``common.time_paired``:
 A B A C … A, each peer's ratio its time over the mean of the dotsum batches around it, the
-median over rounds). A figure above 1 means dotsum's step is faster.
+median over rounds; each batch lasts at least 3 ms). A figure above 1 means dotsum's step is
+faster. Each peer's row also says whether its compiled step is dotsum's own program
+(``cases.program_fingerprint``): there a figure away from 1 is noise, and ``report.py`` judges
+the case a tie.
 
 Run::
 
@@ -22,7 +25,9 @@ Run::
 
 from __future__ import annotations
 
+import math
 import sys
+import time
 from typing import Any
 
 import cases as C
@@ -71,6 +76,7 @@ def measure(case: C.Case, mods: dict[str, Any], opts: common.Options, notes: lis
                   if c.name in ("dotsum", "jnp.einsum", "jnp.matmul", "jnp.dot",
                                 "keras.ops.einsum", "keras.ops.matmul", "keras.ops.dot")]
     fns: dict[str, Any] = {}
+    prints: dict[str, str] = {}  # the compiled step's fingerprint: equal ones run one program
     reference = None
     for c in contenders:
         f = step(c.fn, cotangent)
@@ -85,9 +91,22 @@ def measure(case: C.Case, mods: dict[str, Any], opts: common.Options, notes: lis
             notes.append(f"{case.name}: {c.name} skipped: its loss or gradients differ")
             continue
         fns[c.name] = (lambda f=f: jax.block_until_ready(f(*args)))
-    rounds, inner, deadline = (15, 3, 6) if opts.quick else (40, 5, 20)
-    samples, ratios = common.time_paired(fns, "dotsum", rounds, inner, deadline_s=deadline)
-    return {name: (float(np.median(samples[name])), ratios.get(name, 1.0)) for name in fns}
+        prints[c.name] = C.program_fingerprint(f, args)
+    rounds, deadline = (25, 8) if opts.quick else (60, 25)
+    samples, ratios = common.time_paired(fns, "dotsum", rounds, batch_size(fns["dotsum"]),
+                                         deadline_s=deadline)
+    return {name: (float(np.median(samples[name])), ratios.get(name, 1.0),
+                   prints[name] == prints["dotsum"]) for name in fns}
+
+
+def batch_size(fn, batch_s: float = 0.003) -> int:
+    """Calls per timed batch: enough for ``batch_s`` seconds (at least 3, at most 200). Batches
+    of 3 made the 0.2-0.3 ms steps of the seed's ``batch_dot`` mostly noise: timed against a
+    second jit of itself, one read 0.91-0.95× in three runs (2026-12-02, a one-off script)."""
+    fn()
+    start = time.perf_counter()
+    fn()
+    return max(3, min(200, math.ceil(batch_s / max(time.perf_counter() - start, 1e-6))))
 
 
 def run(opts: common.Options, progress: common.Progress | None = None,
@@ -100,17 +119,21 @@ def run(opts: common.Options, progress: common.Progress | None = None,
     for case in train_cases(dev["platform"]):
         if progress:
             progress.start(f"train: {case.name}")
-        for name, (us, ratio) in measure(case, mods, opts, notes).items():
+        for name, (us, ratio, same) in measure(case, mods, opts, notes).items():
             rows.append(common.row(case.name, name, METRIC, us, "us", opts, dev,
-                                   group=case.group, ratio_to_dotsum=round(ratio, 4)))
+                                   group=case.group, ratio_to_dotsum=round(ratio, 4),
+                                   same_program=same))
             table.append((case.name, name, f"{us:,.0f}", "1.00" if name == "dotsum" else
-                          f"{ratio:.2f}"))
+                          f"{ratio:.2f}", "" if name == "dotsum" else "yes" if same else "no"))
         if progress:
             progress.advance(f"train: {case.name}")
     text = "\n\n".join([
         "## Training steps: jit(value_and_grad) of sum(product · c), both operands",
         f"- versions: {common.versions(mods)}\n{common.settings_line(opts, dev)}",
-        common.md_table(("case", "contender", "µs/step (median)", "time ÷ dotsum's"), table),
+        common.md_table(("case", "contender", "µs/step (median)", "time ÷ dotsum's",
+                         "dotsum's program"), table),
+        "A peer whose compiled step is dotsum's own (optimised HLO equal but for names and "
+        "metadata) can differ from it only by noise.",
     ])
     return common.Section("train", rows, text, notes)
 
