@@ -101,6 +101,22 @@ def test_caches_stay_bounded_under_many_shapes(monkeypatch):
     # the executor LRU is overflowed for real in test_exactness.py
 
 
+def test_fast_path_keeps_at_most_its_size_of_static_params(monkeypatch):
+    """The fast path keeps one jax.jit per static params (einsum's subscripts, say), at most
+    FAST_CACHE_SIZE (256) of them, oldest first out: scaled down here to 4."""
+    op = ops._EINSUM
+    op.cache_clear()
+    monkeypatch.setattr(op._fast, "maxsize", 4)
+    x, y = jnp.arange(6.0).reshape(2, 3), jnp.arange(12.0).reshape(3, 4)
+    letters = "abcdefghij"
+    for i in range(10):
+        a, b, c = letters[i], "k", letters[(i + 1) % 10]
+        np.testing.assert_array_equal(ops.einsum(f"{a}{b},{b}{c}->{a}{c}", x, y), x @ y)
+        assert len(op._fast) <= 4
+    assert op.cache_size() == 4  # one compiled call in each jit kept
+    np.testing.assert_array_equal(ops.einsum("ak,kb->ab", x, y), x @ y)  # evicted: built again
+
+
 def test_results_are_deterministic():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((8, 64, 32)).astype(np.float32)

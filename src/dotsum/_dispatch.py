@@ -8,7 +8,7 @@ An :class:`Op` pairs a *rule* (operand shapes + static params -> :class:`Plan`) 
   ``precision``, ``preferred_element_type``) straight to the plan's jitted executor, so an eager
   call on a cached plan costs a dict lookup on top of JAX's C++ dispatch;
 * ``Op.fast2``, the default-argument call on two JAX arrays, skips even that: one ``jax.jit``
-  per op plans inside its trace, so JAX's C++ cache is the only key.
+  per static params plans inside its trace, so JAX's C++ cache keys the operands.
 
 Keys are built by value with :func:`~dotsum._keys.freeze` (or, for flat bool/int/str params, the
 values with their types), which tells ``1`` from ``True`` and ``1.0`` (Python says they are
@@ -43,6 +43,7 @@ except ImportError:  # a JAX that moved it: the isinstance test alone still deci
 
 PLAN_CACHE_SIZE = 4096
 CALL_CACHE_SIZE = 4096
+FAST_CACHE_SIZE = 256
 
 _OPS: weakref.WeakSet[Op] = weakref.WeakSet()
 
@@ -109,6 +110,8 @@ class Op:
         self._rule = rule
         self._plans = BoundedCache(PLAN_CACHE_SIZE)
         self._calls = BoundedCache(CALL_CACHE_SIZE)
+        self._fast = BoundedCache(FAST_CACHE_SIZE)  # static params -> fast2's jax.jit
+        self._fast_jits = self._fast.data  # the same dict, one attribute lookup nearer
         _OPS.add(self)
 
     def plan(self, shapes: Sequence[Sequence[int]], static: Sequence[Any],
@@ -189,25 +192,22 @@ class Op:
         """The hot path of a two-operand call whose public function has checked (by identity)
         that ``precision`` and ``preferred_element_type`` are None and that its static params
         are exactly ``static`` (values of fixed types, such as einsum's exact ``str``
-        subscripts, so JAX's hashing of them is as type-faithful as :func:`freeze`).
+        subscripts, so hashing them is as type-faithful as :func:`freeze`).
 
-        Two concrete JAX arrays go straight to one ``jax.jit`` per op whose trace plans from
+        Two concrete JAX arrays go to one ``jax.jit`` per static params, whose trace plans from
         the traced shapes: JAX's C++ dispatch then keys the call (shapes, dtypes, weak types,
-        shardings, ``static``) with no dotsum key or lookup in Python in front of it. A call
-        it refuses, any other operand, and tracers take the general path, whose errors are
-        the op's own."""
+        shardings) with no dotsum key in front of it but the static tuple's dict lookup. A
+        call it refuses, any other operand, and tracers take the general path, whose errors
+        are the op's own."""
         if type(x) is _ARRAY_IMPL and type(y) is _ARRAY_IMPL:
+            fn = self._fast_jits.get(static)
+            if fn is None:
+                fn = self._fast.put(static, jax.jit(functools.partial(self._traced2, static)))
             try:
-                return self._jit2(static, x, y)
+                return fn(x, y)
             except (ValueError, TypeError):
                 pass  # the general path below says what is wrong, in the op's own words
         return self((x, y), static, None, None)
-
-    @functools.cached_property
-    def _jit2(self):
-        """fast2's ``jax.jit`` (JAX's caches bound it), built on the op's first fast call: after
-        that it is an instance attribute like any other."""
-        return jax.jit(self._traced2, static_argnums=0)
 
     def _traced2(self, static: tuple, x: jax.Array, y: jax.Array) -> jax.Array:
         return run(self.plan((x.shape, y.shape), static), x, y)
@@ -224,14 +224,13 @@ class Op:
     def cache_clear(self) -> None:
         self._calls.clear()
         self._plans.clear()
-        if "_jit2" in self.__dict__:
-            self._jit2.clear_cache()
+        self._fast.clear()
 
     def cache_size(self) -> int:
         """Distinct calls currently cached: the general path's (at most ``CALL_CACHE_SIZE``)
-        and the fast path's compiled calls (bounded by JAX's jit cache)."""
-        jitted = self.__dict__.get("_jit2")
-        return len(self._calls) + (jitted._cache_size() if jitted is not None else 0)
+        and the fast path's compiled calls (at most ``FAST_CACHE_SIZE`` static params, each
+        jit's own entries bounded by JAX)."""
+        return len(self._calls) + sum(fn._cache_size() for fn in list(self._fast_jits.values()))
 
 
 def _shape(op: str, name: str, shape: Any) -> tuple[Any, ...]:
