@@ -129,6 +129,8 @@ def _immutable(dimension_numbers: Any) -> bool:
     return type(dimension_numbers) is tuple and all(
         type(pair) is tuple and all(type(dims) is tuple for dims in pair)
         for pair in dimension_numbers)
+
+
 _DOT_GENERAL = Op("lax.dot_general", _rule, ("lhs", "rhs"), lists=False)
 
 
