@@ -103,7 +103,7 @@ def test_caches_stay_bounded_under_many_shapes(monkeypatch):
 
 def test_fast_path_keeps_at_most_its_size_of_static_params(monkeypatch):
     """The fast path keeps one jax.jit per static params (einsum's subscripts, say), at most
-    FAST_CACHE_SIZE (256) of them, oldest first out: scaled down here to 4."""
+    FAST_CACHE_SIZE (4096) of them, oldest first out: scaled down here to 4."""
     op = ops._EINSUM
     op.cache_clear()
     monkeypatch.setattr(op._fast, "maxsize", 4)

@@ -43,7 +43,7 @@ except ImportError:  # a JAX that moved it: the isinstance test alone still deci
 
 PLAN_CACHE_SIZE = 4096
 CALL_CACHE_SIZE = 4096
-FAST_CACHE_SIZE = 256
+FAST_CACHE_SIZE = 4096  # as many as the general path keeps: an evicted jit compiles again
 
 _OPS: weakref.WeakSet[Op] = weakref.WeakSet()
 
