@@ -111,7 +111,6 @@ class Op:
         self._plans = BoundedCache(PLAN_CACHE_SIZE)
         self._calls = BoundedCache(CALL_CACHE_SIZE)
         self._fast = BoundedCache(FAST_CACHE_SIZE)  # static params -> fast2's jax.jit
-        self._fast_jits = self._fast.data  # the same dict, one attribute lookup nearer
         _OPS.add(self)
 
     def plan(self, shapes: Sequence[Sequence[int]], static: Sequence[Any],
@@ -200,7 +199,7 @@ class Op:
         call it refuses, any other operand, and tracers take the general path, whose errors
         are the op's own."""
         if type(x) is _ARRAY_IMPL and type(y) is _ARRAY_IMPL:
-            fn = self._fast_jits.get(static)
+            fn = self._fast.data.get(static)
             if fn is None:
                 fn = self._fast.put(static, jax.jit(functools.partial(self._traced2, static)))
             try:
@@ -230,7 +229,7 @@ class Op:
         """Distinct calls currently cached: the general path's (at most ``CALL_CACHE_SIZE``)
         and the fast path's compiled calls (at most ``FAST_CACHE_SIZE`` static params, each
         jit's own entries bounded by JAX)."""
-        return len(self._calls) + sum(fn._cache_size() for fn in list(self._fast_jits.values()))
+        return len(self._calls) + sum(fn._cache_size() for fn in list(self._fast.data.values()))
 
 
 def _shape(op: str, name: str, shape: Any) -> tuple[Any, ...]:
