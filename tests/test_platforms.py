@@ -91,8 +91,8 @@ def test_random_einsums_on_every_platform(case):
     _check(plan, lambda *a: ops.einsum(subscripts, *a), shapes)
 
 
-ISSUE_CASES = [  # the issue's examples, jnp.einsum has no transpose; CPU: bare, the scores'
-    # result kept small (transposed instead), bare (XLA copies the operands itself: no cheaper)
+ISSUE_CASES = [  # the issue's examples, where jnp.einsum has no transpose. CPU: the scores
+    # bare; the values transpose their (small) result; K.dot bare (XLA copies y, no cheaper)
     (lambda a, b: ops.einsum("bqhd,bkhd->bhqk", a, b), [(2, 16, 8, 64), (2, 16, 8, 64)], 0),
     (lambda a, b: ops.einsum("bhqk,bhkd->hbqd", a, b), [(2, 8, 16, 16), (2, 8, 16, 64)], 1),
     (K.dot, [(2, 3, 4), (7, 6, 4, 5)], 0),
