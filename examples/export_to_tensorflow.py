@@ -25,6 +25,7 @@ Two round trips, both with a symbolic batch ``b``:
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 
@@ -94,6 +95,30 @@ def to_tensorflow(params):
                        input_signature=[tf.TensorSpec([None, T, D], tf.float32)])
 
 
+@functools.cache
+def tensorflow_cannot_run_this_jax() -> str | None:
+    """Why TensorFlow cannot run what this JAX's ``jax2tf`` emits, or None if it can.
+
+    ``jax2tf`` serializes StableHLO for TensorFlow's ``XlaCallModule``, which reads only the
+    StableHLO versions its own release knows (JAX 0.12.1's shape checks with TensorFlow 2.21:
+    ``unregistered operation 'vhlo.custom_call_v2'``). The probe is a ``jnp`` product with a
+    symbolic batch, no dotsum in it, so a failure here is between JAX and TensorFlow."""
+    import tensorflow as tf
+    from jax.experimental import jax2tf
+
+    probe = tf.function(jax2tf.convert(lambda x: jnp.tanh(x @ x.T), polymorphic_shapes=["(b, 3)"]),
+                        autograph=False, input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+    try:
+        probe(np.ones((2, 3), np.float32))
+    except Exception as e:  # noqa: BLE001 - TensorFlow's InvalidArgumentError, or any other
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        why = next((line for line in lines if "deserialize" in line), lines[0] if lines else
+                   type(e).__name__)
+        return (f"TensorFlow {tf.__version__} cannot run what jax2tf of JAX {jax.__version__} "
+                f"emits, even for jnp alone: {why[:240]}")
+    return None
+
+
 def inputs(batch: int, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((batch, T, D)).astype(np.float32)
 
@@ -113,6 +138,10 @@ def main() -> int:
         import tf_keras  # noqa: F401
     except ImportError as e:
         print(f"skipping the TensorFlow round trip: {e}")
+        return 0
+    reason = tensorflow_cannot_run_this_jax()
+    if reason is not None:
+        print(f"skipping the TensorFlow round trip: {reason}")
         return 0
     tf_fn = to_tensorflow(params)
     for batch in (2, 5):

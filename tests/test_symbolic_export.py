@@ -38,8 +38,17 @@ def test_jax_export_round_trip(params):
     assert text.count("stablehlo.dot_general") == 6  # one per product, none added
 
 
-def test_jax2tf_with_a_none_batch_equals_tf_keras(params):
+def needs_jax2tf():
+    """TensorFlow, and one that reads what this JAX's jax2tf emits (else a skip saying why)."""
     tf = optional("tensorflow")
+    reason = example.tensorflow_cannot_run_this_jax()
+    if reason is not None:
+        pytest.skip(reason)
+    return tf
+
+
+def test_jax2tf_with_a_none_batch_equals_tf_keras(params):
+    tf = needs_jax2tf()
     optional("tf_keras")
     tf_fn = example.to_tensorflow(params)
     concrete = tf_fn.get_concrete_function()
@@ -57,7 +66,7 @@ def test_jax2tf_with_a_none_batch_equals_tf_keras(params):
 def test_jax2tf_legacy_step_equals_tf_matmul():
     """The capsule step alone: Keras 2.2.4's batch_dot(c, u_hat, (2, 2)) is tf.matmul of the
     padded c with adjoint_a, for every batch size."""
-    tf = optional("tensorflow")
+    tf = needs_jax2tf()
     from jax.experimental import jax2tf
 
     step = tf.function(

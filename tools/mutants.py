@@ -128,8 +128,8 @@ MUTANTS: list[tuple[str, str, str, str]] = [
     ("_dispatch.py", "if any(type(d) is int and d < 0 for d in out):",
      "if any(type(d) is int and d < -1 for d in out):",
      "a shape of size -1 is accepted"),
-    ("_dispatch.py", "if type(a) is not _ARRAY_IMPL and not isinstance(a, jax.Array):",
-     "if type(a) is not _ARRAY_IMPL and isinstance(a, jax.Array):",
+    ("_dispatch.py", "if type(a) is not ARRAY_IMPL and not isinstance(a, jax.Array):",
+     "if type(a) is not ARRAY_IMPL and isinstance(a, jax.Array):",
      "non-JAX operands are not converted"),
     # -- _keys.py, _options.py: keys and XLA options ---------------------------------------------
     ("_keys.py", "return (SEQUENCE, kind, *[freeze(item) for item in value])",

@@ -9,15 +9,11 @@ abk,cdkf->abcdf
 from dotsum import devices, keras, lax, numpy, ops, tf
 from dotsum._dispatch import clear_caches
 from dotsum._inspect import Report, Row, inspect
+from dotsum._jax import hide_frames as _hide_frames
 from dotsum._lower import Lowering
 from dotsum._plan import Operand, Plan
 
-try:  # hide dotsum's frames from JAX's filtered tracebacks, as JAX does for its own
-    from jax._src import traceback_util as _traceback_util
-
-    _traceback_util.register_exclusion(__path__[0])
-except (ImportError, AttributeError):  # a JAX without the hook: full tracebacks, no harm
-    pass
+_hide_frames(__path__[0])  # dotsum's frames leave JAX's filtered tracebacks, as JAX's own do
 
 __all__ = ["Lowering", "Operand", "Plan", "Report", "Row", "clear_caches", "devices", "inspect",
            "keras", "lax", "numpy", "ops", "tf"]

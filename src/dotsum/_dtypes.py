@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dotsum._jax import itemsize_bits, weak_result_type
+
 Policy = Callable[[Sequence[Any], "np.dtype | None"], "tuple[np.dtype, np.dtype | None]"]
 
 
@@ -45,7 +47,7 @@ def _lax_rank(dtype: np.dtype) -> tuple:
     complex_ = jnp.issubdtype(dtype, jnp.complexfloating)
     real = np.dtype(jnp.finfo(dtype).dtype) if complex_ else dtype
     floating = jnp.issubdtype(real, jnp.floating)
-    bits = jax.dtypes.itemsize_bits(real) if real != np.bool_ else 1
+    bits = itemsize_bits(real) if real != np.bool_ else 1
     return (complex_, jnp.finfo(real).maxexp if floating else -1,
             jnp.finfo(real).nmant if floating else -1, bits,
             not jnp.issubdtype(real, jnp.unsignedinteger))
@@ -78,11 +80,7 @@ def weak_result(policy: str, arrays: Sequence[Any], preferred: np.dtype | None) 
     weak = [_is_weak(a) for a in arrays]
     if policy == "lax" or not any(weak):
         return all(weak)
-    try:
-        from jax._src.dtypes import result_type
-    except ImportError:  # a JAX that moved it: a strong result (only the weak flag differs)
-        return False
-    return bool(result_type(*arrays, return_weak_type_flag=True)[1])
+    return weak_result_type(*arrays)
 
 
 def _is_weak(a: Any) -> bool:
@@ -90,10 +88,3 @@ def _is_weak(a: Any) -> bool:
     return bool(getattr(aval if aval is not None else a, "weak_type", False))
 
 
-def make_weak(x: jax.Array) -> jax.Array:
-    """``x`` weakly typed (no change of value or dtype), as ``jnp.dot(2, 3.0)`` returns."""
-    try:
-        from jax._src.lax.lax import _convert_element_type
-    except ImportError:
-        return x
-    return _convert_element_type(x, np.dtype(x.dtype), True)

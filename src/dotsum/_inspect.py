@@ -24,6 +24,7 @@ from typing import Any
 import jax
 from jax.extend import core as jex
 
+from dotsum._jax import jaxprs_in_params, user_frames
 from dotsum._layout import current_platform
 from dotsum._lettering import letter
 from dotsum._plan import Plan
@@ -166,32 +167,38 @@ def inspect(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
 
 
 def _walk(jaxpr: jex.Jaxpr, count: int, notes: tuple[str, ...], found: list[Row],
-          scope: str = "") -> None:
-    """``scope``: the name stack outside ``jaxpr`` where its equations' own stacks start afresh
-    (a ``cond`` branch's)."""
+          scope: str = "", outer: tuple[Any, ...] = ()) -> None:
+    """``scope``: the name stack outside ``jaxpr``; ``outer``: the equations that hold it,
+    outermost first. A nested program's equations (a ``jit``'s, a ``scan`` body's, a ``cond``
+    branch's) carry name stacks that start afresh and tracebacks that may end at the nested
+    program, so each nested walk gets the enclosing equation's stack in front and its
+    traceback behind: a gradient's ``transpose(...)``, a dotsum executor's scope and the user's
+    line reach every depth, whether or not this JAX inlined the program."""
     for eqn in jaxpr.eqns:
         name = eqn.primitive.name
+        inner = f"{scope}{eqn.source_info.name_stack}/"
+        within = (*outer, eqn)
         if name == "dot_general":
-            found.append(_row(eqn, count, notes, scope))
+            found.append(_row(eqn, count, notes, scope, outer))
         elif name == "scan":
-            _walk(eqn.params["jaxpr"].jaxpr, count * eqn.params["length"], notes, found, scope)
+            _walk(eqn.params["jaxpr"].jaxpr, count * eqn.params["length"], notes, found, inner,
+                  within)
         elif name == "while":
             note = "while loop: trip count unknown, counted once"
             for key in ("cond_jaxpr", "body_jaxpr"):
-                _walk(eqn.params[key].jaxpr, count, (*notes, note), found, scope)
+                _walk(eqn.params[key].jaxpr, count, (*notes, note), found, inner, within)
         elif name == "cond" and eqn.params.get("branches_platforms") is not None:
             # lax.platform_dependent (a dotsum executor's per-platform layouts): only the
             # branch of the platform it runs on here is ever compiled
-            _walk(_platform_branch(eqn.params).jaxpr, count, notes, found,
-                  f"{scope}{eqn.source_info.name_stack}/")
+            _walk(_platform_branch(eqn.params).jaxpr, count, notes, found, inner, within)
         elif name == "cond":
             branches = eqn.params["branches"]
             for i, branch in enumerate(branches):
                 _walk(branch.jaxpr, count, (*notes, f"cond branch {i} of {len(branches)}"),
-                      found, scope)
+                      found, inner, within)
         else:  # jit, custom_jvp/vjp, checkpoint, shard_map, ...: once per execution
-            for sub in jex.jaxprs_in_params(eqn.params):
-                _walk(sub, count, notes, found, scope)
+            for sub in jaxprs_in_params(eqn.params):
+                _walk(sub, count, notes, found, inner, within)
 
 
 def _platform_branch(params: dict[str, Any]):
@@ -202,7 +209,8 @@ def _platform_branch(params: dict[str, Any]):
     raise ValueError(f"dotsum.inspect: no branch of lax.platform_dependent for {platform!r}")
 
 
-def _row(eqn: Any, count: int, notes: tuple[str, ...], scope: str = "") -> Row:
+def _row(eqn: Any, count: int, notes: tuple[str, ...], scope: str = "",
+         outer: tuple[Any, ...] = ()) -> Row:
     lhs, rhs = (v.aval for v in eqn.invars)
     (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
     subscripts = lettered(lhs.ndim, rhs.ndim, ((lc, rc), (lb, rb)))
@@ -216,7 +224,7 @@ def _row(eqn: Any, count: int, notes: tuple[str, ...], scope: str = "") -> Row:
     if "transpose(" in name_stack:  # JAX's transpose rule wrote it: a gradient's product
         notes = (*notes, "backward")
     return Row(subscripts, (tuple(lhs.shape), tuple(rhs.shape)), dtype, flops, count,
-               _source(eqn), op, plan, notes)
+               _source((*outer, eqn)), op, plan, notes)
 
 
 def lettered(lhs_rank: int, rhs_rank: int, dimension_numbers) -> str:
@@ -265,14 +273,12 @@ def _step_shapes(plan: Plan) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
 _SCOPE = re.compile(r"([A-Za-z_][\w.]*(?:\[legacy\])?)\[([A-Za-z,.>-]*)\]")
 
 
-def _source(eqn: Any) -> str:
+def _source(eqns: Sequence[Any]) -> str:
     """``path:line (function)`` of the innermost frame in the user's code: not JAX, not
-    dotsum, and not an installed package (Flax's ``Linear`` shows the line that called it)."""
-    try:
-        from jax._src import source_info_util
-    except ImportError:  # a JAX that moved it
-        return "?"
-    frames = [f for f in source_info_util.user_frames(eqn.source_info.traceback)
+    dotsum, and not an installed package (Flax's ``Linear`` shows the line that called it).
+    ``eqns``: the row's equation last, after those that hold it, whose frames are read next
+    (a nested program's traceback may end where it was traced)."""
+    frames = [f for eqn in reversed(eqns) for f in user_frames(eqn.source_info.traceback)
               if not f.file_name.startswith(_PACKAGE)]
     own = [f for f in frames if not _installed(f.file_name)]
     frame = (own or frames or [None])[0]
@@ -284,7 +290,7 @@ def _source(eqn: Any) -> str:
         path = relative if not relative.startswith("..") else path
     except ValueError:  # another drive
         pass
-    return f"{path}:{frame.start_line} ({frame.function_name.rpartition('.')[2]})"
+    return f"{path}:{frame.line} ({frame.function_name.rpartition('.')[2]})"
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep

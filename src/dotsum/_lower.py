@@ -27,16 +27,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from dotsum._dtypes import make_weak, weak_result
+from dotsum._dtypes import weak_result
 from dotsum._errors import fail
 from dotsum._inspect import register, scope
+from dotsum._jax import INLINE, ShardingTypeError, make_weak
 from dotsum._layout import contract_cpu, contract_xla, model, multiply_cpu
 from dotsum._symbolic import Inconclusive, hint
-
-try:  # raised where explicit mesh axes leave a result's sharding ambiguous; not a TypeError
-    from jax._src.core import ShardingTypeError
-except ImportError:  # a JAX that moved it: nothing extra to catch
-    ShardingTypeError = TypeError
 
 if TYPE_CHECKING:
     from dotsum._plan import Plan
@@ -353,4 +349,4 @@ def _execute(plan: Plan, low: Lowering, dtype, preferred, *arrays: jax.Array) ->
 def executor(plan: Plan):
     """The plan's jitted executor, built once per plan. ``inline=True`` makes a call traced inside
     a user's ``jax.jit`` appear as the bare contraction in their jaxpr, not as a nested call."""
-    return jax.jit(functools.partial(run, plan), inline=True)
+    return jax.jit(functools.partial(run, plan), inline=INLINE)

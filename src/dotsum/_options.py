@@ -12,6 +12,7 @@ import numpy as np
 from jax import lax
 
 from dotsum._errors import fail, type_name
+from dotsum._jax import itemsize_bits
 
 _ALGORITHMS = (lax.DotAlgorithmPreset, lax.DotAlgorithm)
 
@@ -58,7 +59,7 @@ def normalize_dtype(op: str, dtype: Any) -> np.dtype | None:
     if normal is None or not (jnp.issubdtype(normal, jnp.number) or normal == np.bool_):
         fail(op, f"preferred_element_type must be None or a numeric dtype that JAX supports; "
                  f"got {dtype!r}", kind=TypeError)
-    if jax.dtypes.itemsize_bits(normal) < 8:
+    if itemsize_bits(normal) < 8:
         fail(op, f"preferred_element_type must be a dtype of 8 bits or more (XLA's dot_general "
                  f"cannot return sub-byte types); got {normal.name}", kind=TypeError)
     return normal

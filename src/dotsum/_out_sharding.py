@@ -17,7 +17,7 @@ import jax
 from jax.sharding import AxisType, NamedSharding, PartitionSpec
 
 from dotsum._errors import fail, type_name
-from dotsum._lower import ShardingTypeError
+from dotsum._jax import ShardingTypeError
 
 
 def _mesh_and_spec(op: str, out_sharding: Any, shapes: dict):

@@ -24,11 +24,7 @@ import numpy as np
 from jax import export
 
 from dotsum._errors import Shapes, fail
-
-try:  # what JAX raises for a comparison its symbols do not decide
-    from jax.errors import InconclusiveDimensionOperation as Inconclusive
-except ImportError:  # pragma: no cover - an older JAX
-    from jax._src.export.shape_poly import InconclusiveDimensionOperation as Inconclusive
+from dotsum._jax import Inconclusive
 
 HINT = 1024
 """The size a symbolic dimension stands for when a size only prices a choice: large, since
