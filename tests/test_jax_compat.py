@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 
 import dotsum
-from dotsum import _jax
+from dotsum import _jax, ops
 from dotsum import numpy as dnp
-from dotsum import ops
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,10 @@
 """JAX's own tests of its products, run against dotsum (``tests/upstream/``, extracted from JAX).
 
+Of the extracted snapshots (``SNAPSHOTS``) the one nearest the installed JAX runs: the newest
+not newer than it, else the oldest. JAX's sdist ships no tests, so a release without a snapshot
+of its own is held to the nearest source we have (JAX 0.12.1: the August 2026 snapshot, after
+0.11.0; ``tests/upstream/README.md``).
+
 The test modules see a ``jnp`` whose products (``dot``, ``matmul``, ``tensordot``, ``inner``,
 ``outer``, ``vdot``, ``vecdot``, ``matvec``, ``vecmat``, ``einsum``) are ``dotsum.numpy``'s
 and a ``lax`` whose ``dot_general`` is ``dotsum.lax``'s; everything else (``jnp.einsum_path``,
@@ -9,6 +14,7 @@ parameterised test (at least 25 here). Excluded checks are listed in ``EXCLUDED`
 
 from __future__ import annotations
 
+import importlib
 import os
 import types
 import unittest
@@ -23,10 +29,30 @@ if jtu.NUM_GENERATED_CASES.value < 25:  # imported before this module set it
 
 import jax.numpy as jnp  # noqa: E402
 from jax import lax  # noqa: E402
-from upstream import jax_lax_dot_general, jax_numpy_einsum, jax_numpy_products  # noqa: E402
 
 from dotsum import lax as dlax  # noqa: E402
 from dotsum import numpy as dnp  # noqa: E402
+
+# tests/upstream/<folder>: the JAX source each was extracted from (tools/extract_jax_tests.py)
+SNAPSHOTS = {(0, 10, 2): "v0_10_2",  # tag jax-v0.10.2
+             (0, 11, 1): "v0_11_1_dev"}  # main at cec06d1 (2026-08-08; version.py: 0.11.1)
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int("".join(c for c in part if c.isdigit()) or 0)
+                 for part in version.split(".")[:3])
+
+
+def snapshot(version: str) -> str:
+    """The folder of JAX tests nearest JAX ``version``: the newest not newer, else the oldest."""
+    older = [v for v in SNAPSHOTS if v <= _release(version)]
+    return SNAPSHOTS[max(older) if older else min(SNAPSHOTS)]
+
+
+SNAPSHOT = snapshot(jax.__version__)
+jax_numpy_products, jax_numpy_einsum, jax_lax_dot_general = (
+    importlib.import_module(f"upstream.{SNAPSHOT}.{name}")
+    for name in ("jax_numpy_products", "jax_numpy_einsum", "jax_lax_dot_general"))
 
 
 class _With(types.ModuleType):
@@ -86,3 +112,10 @@ def test_the_suite_runs_dotsum():
     assert jax_lax_dot_general.lax.dot_general is dlax.dot_general
     assert jax_numpy_products.jnp.einsum_path is jnp.einsum_path
     assert jtu.NUM_GENERATED_CASES.value >= 25
+
+
+def test_the_nearest_snapshot_runs():
+    assert snapshot("0.10.2") == "v0_10_2"
+    assert snapshot("0.12.1") == snapshot("0.11.2") == "v0_11_1_dev"
+    assert snapshot("0.8.0") == "v0_10_2"
+    assert jax_numpy_products.__name__ == f"upstream.{snapshot(jax.__version__)}.jax_numpy_products"

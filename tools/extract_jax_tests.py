@@ -1,11 +1,14 @@
-"""Extract JAX's own tests of the products dotsum reproduces into ``tests/upstream/``.
+"""Extract JAX's own tests of the products dotsum reproduces into ``tests/upstream/<folder>/``.
 
-    python tools/extract_jax_tests.py /path/to/jax   # a checkout at the tag below
+    python tools/extract_jax_tests.py /path/to/jax REF FOLDER   # a checkout of jax-ml/jax at REF
 
-Each output module is the upstream file's header (licence, imports, module constants) and one
-test class holding only the named methods, copied verbatim with their decorators, so that
-``tests/test_jax_suite.py`` can run them with ``dotsum.numpy`` / ``dotsum.lax`` in place of
-``jax.numpy`` / ``jax.lax``. Nothing else is changed.
+e.g. ``... /tmp/jax jax-v0.10.2 v0_10_2``. Each output module is the upstream file's header
+(licence, imports, module constants) and one test class holding only the named methods, copied
+verbatim with their decorators, so that ``tests/test_jax_suite.py`` can run them with
+``dotsum.numpy`` / ``dotsum.lax`` in place of ``jax.numpy`` / ``jax.lax``. Nothing else is
+changed. ``tests/test_jax_suite.py`` picks the folder nearest the installed JAX (its
+``SNAPSHOTS``): JAX's sdist ships no tests, so each JAX of the version matrix is held to the
+tests of the nearest source we have.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import ast
 import sys
 from pathlib import Path
 
-TAG = "jax-v0.10.2"
 FILES = {
     # upstream file -> (output module, class, methods)
     "tests/lax_numpy_test.py": ("jax_numpy_products.py", "LaxBackedNumpyTests", [
@@ -52,13 +54,15 @@ def extract(source: str, cls: str, methods: list[str] | None) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
+    if len(argv) != 3:
         print(__doc__)
         return 2
-    root, out_dir = Path(argv[0]), Path(__file__).parent.parent / "tests" / "upstream"
+    root, ref, folder = Path(argv[0]), argv[1], argv[2]
+    out_dir = Path(__file__).parent.parent / "tests" / "upstream" / folder
+    out_dir.mkdir(parents=True, exist_ok=True)
     for path, (name, cls, methods) in FILES.items():
         text = extract((root / path).read_text(), cls, methods)
-        (out_dir / name).write_text(f"# Extracted from jax-ml/jax {TAG}:{path} by "
+        (out_dir / name).write_text(f"# Extracted from jax-ml/jax {ref}:{path} by "
                                     f"tools/extract_jax_tests.py; Apache License 2.0.\n{text}")
         print(f"{out_dir / name}: {cls}, {len(methods) if methods else 'all'} methods")
     return 0
