@@ -67,8 +67,9 @@ DTYPES = ["float32", "float64", "complex64"]
 
 
 def keras_einsum():
-    if importlib.util.find_spec("keras") is None:
-        return jnp.einsum  # Keras 3 on JAX calls jnp.einsum (with int8 -> int32)
+    if importlib.util.find_spec("keras") is None:  # Keras 3 on JAX: jnp.einsum, int8 -> int32
+        return lambda s, *ops: jnp.einsum(s, *ops, preferred_element_type=(
+            jnp.int32 if all(o.dtype == jnp.int8 for o in ops) else None))
     return importlib.import_module("keras").ops.einsum
 
 

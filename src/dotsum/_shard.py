@@ -63,8 +63,8 @@ def shard(plan: Plan, mesh: Mesh, /, **labels: MeshAxes) -> Callable[..., jax.Ar
     >>> mesh = jax.make_mesh((1, 1), ("data", "model"), devices=jax.devices()[:1])
     >>> f = shard(plan, mesh, a="data", k="model")   # jax.jit(run, in_shardings=..., ...)
     >>> out = f(np.ones((8, 6, 4)), np.ones((8, 4, 2)))
-    >>> out.shape, out.sharding.spec
-    ((8, 6, 2), P('data', None, None))
+    >>> out.shape, tuple(out.sharding.spec)
+    ((8, 6, 2), ('data', None, None))
 
     Args:
       plan: the plan to run, e.g. ``dotsum.keras.batch_dot.plan(x_shape, y_shape)``.
