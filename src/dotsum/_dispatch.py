@@ -29,11 +29,11 @@ import jax.numpy as jnp
 from jax import lax
 
 from dotsum._errors import fail, type_name
-from dotsum._inspect import register
 from dotsum._jax import ARRAY_IMPL
 from dotsum._keys import Unkeyable, freeze
 from dotsum._lower import executor, run
 from dotsum._options import normalize_dtype, normalize_precision
+from dotsum._origin import register
 from dotsum._plan import Plan
 from dotsum._symbolic import Inconclusive, check_size, parse_shapes
 

@@ -14,35 +14,19 @@ by dotsum's rule (``docs/design.md``), so ``x @ w`` of ``(8, 512)`` by ``(512, 6
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-import re
-import weakref
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 from jax.extend import core as jex
 
-from dotsum._jax import jaxprs_in_params, user_frames
+from dotsum._jax import user_frames
+from dotsum._jaxpr import Product, live, nested, products, sub_used
 from dotsum._layout import current_platform
-from dotsum._lettering import letter
+from dotsum._origin import origin
 from dotsum._plan import Plan
 from dotsum._symbolic import count, hint
-
-# every plan traced so far, by the name scope its executor opens (``op[subscripts]``), so rows
-# from dotsum ops can name their plan; weak, so the plan caches alone decide what lives
-_PLANS: dict[str, weakref.WeakSet[Plan]] = {}
-
-
-def scope(plan: Plan) -> str:
-    """The name scope a plan's operations run under: ``keras.batch_dot[abk,ake->abe]``."""
-    return f"{plan.op}[{plan.subscripts}]"
-
-
-def register(plan: Plan) -> None:
-    """Remember ``plan`` (called while its executor traces)."""
-    _PLANS.setdefault(scope(plan), weakref.WeakSet()).add(plan)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,8 +39,8 @@ class Row:
     flops: int  # per execution: 2 per multiply-add (1 per multiply if nothing is summed)
     count: int  # executions per call of the function (scan lengths multiplied in)
     source: str  # "file.py:12 (function)", the user's line that produced it
-    op: str | None = None  # the dotsum op, if one produced it
-    plan: Plan | None = None  # ... and its plan, where one step of it has these shapes
+    op: str | None = None  # the dotsum op whose executor emitted it (a gradient's products too)
+    plan: Plan | None = None  # ... and that executor's plan
     notes: tuple[str, ...] = ()  # "while loop: trip count unknown, counted once", "cond ..."
 
     @property
@@ -167,19 +151,23 @@ def inspect(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
 
 
 def _walk(jaxpr: jex.Jaxpr, count: int, notes: tuple[str, ...], found: list[Row],
-          scope: str = "", outer: tuple[Any, ...] = ()) -> None:
+          scope: str = "", outer: tuple[Any, ...] = (),
+          used: Sequence[bool] | None = None) -> None:
     """``scope``: the name stack outside ``jaxpr``; ``outer``: the equations that hold it,
-    outermost first. A nested program's equations (a ``jit``'s, a ``scan`` body's, a ``cond``
-    branch's) carry name stacks that start afresh and tracebacks that may end at the nested
-    program, so each nested walk gets the enclosing equation's stack in front and its
-    traceback behind: a gradient's ``transpose(...)``, a dotsum executor's scope and the user's
-    line reach every depth, whether or not this JAX inlined the program."""
-    for eqn in jaxpr.eqns:
+    outermost first; ``used``: which of its outputs are needed (None: all). A nested program's
+    equations (a ``jit``'s, a ``scan`` body's, a ``cond`` branch's) carry name stacks that
+    start afresh and tracebacks that may end at the nested program, so each nested walk gets
+    the enclosing equation's stack in front and its traceback behind: a gradient's
+    ``transpose(...)``, a dotsum executor's scope and the user's line reach every depth,
+    whether or not this JAX inlined the program. Only live equations count (``_jaxpr``)."""
+    kept = live(jaxpr, used)
+    found_here = products(jaxpr, kept)
+    for i, (eqn, eqn_used) in enumerate(kept):
         name = eqn.primitive.name
         inner = f"{scope}{eqn.source_info.name_stack}/"
         within = (*outer, eqn)
-        if name == "dot_general":
-            found.append(_row(eqn, count, notes, scope, outer))
+        if i in found_here:
+            found.append(_row(found_here[i], count, notes, scope, outer))
         elif name == "scan":
             _walk(eqn.params["jaxpr"].jaxpr, count * eqn.params["length"], notes, found, inner,
                   within)
@@ -190,15 +178,16 @@ def _walk(jaxpr: jex.Jaxpr, count: int, notes: tuple[str, ...], found: list[Row]
         elif name == "cond" and eqn.params.get("branches_platforms") is not None:
             # lax.platform_dependent (a dotsum executor's per-platform layouts): only the
             # branch of the platform it runs on here is ever compiled
-            _walk(_platform_branch(eqn.params).jaxpr, count, notes, found, inner, within)
+            _walk(_platform_branch(eqn.params).jaxpr, count, notes, found, inner, within,
+                  eqn_used)
         elif name == "cond":
             branches = eqn.params["branches"]
-            for i, branch in enumerate(branches):
-                _walk(branch.jaxpr, count, (*notes, f"cond branch {i} of {len(branches)}"),
-                      found, inner, within)
+            for k, branch in enumerate(branches):
+                _walk(branch.jaxpr, count, (*notes, f"cond branch {k} of {len(branches)}"),
+                      found, inner, within, eqn_used)
         else:  # jit, custom_jvp/vjp, checkpoint, shard_map, ...: once per execution
-            for sub in jaxprs_in_params(eqn.params):
-                _walk(sub, count, notes, found, inner, within)
+            for sub in nested(eqn):
+                _walk(sub, count, notes, found, inner, within, sub_used(eqn, eqn_used, sub))
 
 
 def _platform_branch(params: dict[str, Any]):
@@ -209,68 +198,20 @@ def _platform_branch(params: dict[str, Any]):
     raise ValueError(f"dotsum.inspect: no branch of lax.platform_dependent for {platform!r}")
 
 
-def _row(eqn: Any, count: int, notes: tuple[str, ...], scope: str = "",
+def _row(product: Product, count: int, notes: tuple[str, ...], scope: str = "",
          outer: tuple[Any, ...] = ()) -> Row:
-    lhs, rhs = (v.aval for v in eqn.invars)
-    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
-    subscripts = lettered(lhs.ndim, rhs.ndim, ((lc, rc), (lb, rb)))
-    sizes = [*lhs.shape, *(n for p, n in enumerate(rhs.shape) if p not in rc and p not in rb)]
-    flops = math.prod(sizes) * (2 if lc else 1)
-    dtypes = [str(lhs.dtype)] if lhs.dtype == rhs.dtype else [str(lhs.dtype), str(rhs.dtype)]
-    out = str(eqn.outvars[0].aval.dtype)
+    eqn = product.eqn
+    lhs, rhs, out = (str(d) for d in product.dtypes)
+    dtypes = [lhs] if lhs == rhs else [lhs, rhs]
     dtype = ",".join(dtypes) + ("" if out == dtypes[0] and len(dtypes) == 1 else f"->{out}")
     name_stack = scope + str(eqn.source_info.name_stack)
-    op, plan = _dotsum_origin(name_stack, (tuple(lhs.shape), tuple(rhs.shape)))
-    if "transpose(" in name_stack:  # JAX's transpose rule wrote it: a gradient's product
+    op, plan = origin(name_stack)
+    if "rematted_computation" in name_stack:  # a checkpointed forward product, run again
+        notes = (*notes, "recomputed")
+    elif "transpose(" in name_stack:  # JAX's transpose rule wrote it: a gradient's product
         notes = (*notes, "backward")
-    return Row(subscripts, (tuple(lhs.shape), tuple(rhs.shape)), dtype, flops, count,
+    return Row(product.subscripts, product.shapes, dtype, product.flops, count,
                _source((*outer, eqn)), op, plan, notes)
-
-
-def lettered(lhs_rank: int, rhs_rank: int, dimension_numbers) -> str:
-    """The einsum string of a ``dot_general`` with these ranks and dimension numbers, lettered
-    by dotsum's rule; its output is ``dot_general``'s: batch, lhs free, rhs free.
-
-    >>> lettered(2, 2, (((1,), (0,)), ((), ())))
-    'ak,kc->ac'
-    >>> lettered(3, 3, (((2,), (1,)), ((0,), (0,))))
-    'abk,ake->abe'
-    """
-    (lc, rc), (lb, rb) = dimension_numbers
-
-    def ids(rank: int, contract: Sequence[int], batch: Sequence[int], side: str
-            ) -> tuple[Hashable, ...]:
-        return tuple(("b", batch.index(p)) if p in batch else ("k", contract.index(p))
-                     if p in contract else (side, p) for p in range(rank))
-
-    x, y = ids(lhs_rank, lc, lb, "x"), ids(rhs_rank, rc, rb, "y")
-    out = tuple(("b", i) for i in range(len(lb))) + tuple(
-        i for i in x if i[0] == "x") + tuple(i for i in y if i[0] == "y")
-    (xl, yl), ol = letter([x, y], out)
-    return f"{xl},{yl}->{ol}"
-
-
-def _dotsum_origin(name_stack: str, shapes: tuple[tuple[int, ...], tuple[int, ...]]
-                   ) -> tuple[str | None, Plan | None]:
-    """The dotsum op (and plan) whose scope ``name_stack`` is under, if any: a scope some
-    plan's executor opened (a user's own ``named_scope`` that looks alike is not one). Of the
-    plans sharing that scope (one op and subscripts at several sizes), the one with a step of
-    these operand shapes; none if that is not decided (a gradient's products have others)."""
-    for match in _SCOPE.finditer(name_stack):
-        key = f"{match.group(1)}[{match.group(2)}]"
-        if key in _PLANS:
-            plans = [p for p in list(_PLANS[key]) if shapes in _step_shapes(p)]
-            return match.group(1), (plans[0] if len(plans) == 1 else None)
-    return None, None
-
-
-def _step_shapes(plan: Plan) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    sizes = plan.sizes
-    return [(tuple(sizes[c] for c in lhs), tuple(sizes[c] for c in rhs))
-            for lhs, rhs in plan.lowering.step_operands()]
-
-
-_SCOPE = re.compile(r"([A-Za-z_][\w.]*(?:\[legacy\])?)\[([A-Za-z,.>-]*)\]")
 
 
 def _source(eqns: Sequence[Any]) -> str:

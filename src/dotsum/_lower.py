@@ -29,9 +29,9 @@ from jax import lax
 
 from dotsum._dtypes import weak_result
 from dotsum._errors import fail
-from dotsum._inspect import register, scope
 from dotsum._jax import INLINE, ShardingTypeError, make_weak
 from dotsum._layout import contract_cpu, contract_xla, model, multiply_cpu
+from dotsum._origin import register, scope
 from dotsum._symbolic import Inconclusive, hint
 
 if TYPE_CHECKING:
