@@ -5,7 +5,9 @@ projections are ``eqx.nn.Linear``, its scores ``dotsum.keras.batch_dot``, its he
 ``dotsum.ops.einsum``) followed by a two-layer MLP. ``dotsum.inspect`` traces the forward pass
 and ``eqx.filter_grad`` of a loss through it, without running either, and prints each
 contraction as an einsum string with its shapes, FLOPs, count and the line that made it; rows
-that came from a dotsum op name it. The README's table is this script's ``--quick`` output
+that came from a dotsum op name it. The forward pass is then priced on a TPU v5e in bfloat16
+(``Report.roofline``): each row's ideal time, its share, the share of the MXU tiles it fills
+and the axis to grow. The README's table is this script's ``--quick`` output
 (``tests/test_inspect.py`` checks that it has not drifted).
 
 Run from the repository root::
@@ -71,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     block = Block(dim, heads, key=jax.random.key(0))
     x = jax.ShapeDtypeStruct((batch, tokens, dim), jnp.float32)  # nothing is computed
     print(f"forward, x: {x.shape}")
-    print(dotsum.inspect(lambda b, x: b(x), block, x))
+    forward = dotsum.inspect(lambda b, x: b(x), block, x)
+    print(forward)
+    print("\nthe forward pass priced on a TPU v5e in bfloat16, tile padding included")
+    print(forward.roofline("tpu-v5e", "bfloat16"))
     print("\ngradient of mean(block(x)**2) with respect to the block's parameters")
     print(dotsum.inspect(eqx.filter_grad(loss), block, x))
     return 0

@@ -15,8 +15,11 @@ GEMM = K.dot.plan((4096, 4096), (4096, 4096))
 
 
 def test_the_table_has_the_devices_users_run():
-    assert set(devices.DEVICES) == {"a100", "h100", "h200", "b200", "tpu-v4", "tpu-v5e",
-                                    "tpu-v5p", "tpu-v6e"}
+    assert set(devices.DEVICES) == {"a100", "a100-pcie", "a100-40gb", "h100", "h100-pcie",
+                                    "h100-nvl", "h200", "b200", "tpu-v4", "tpu-v5e", "tpu-v5p",
+                                    "tpu-v6e", "tpu7x"}
+    kinds = [k for d in devices.DEVICES.values() for k in d.kinds]
+    assert len(kinds) == len(set(kinds))  # a device_kind names one entry
     for device in devices.DEVICES.values():
         assert device.source and device.bandwidth > 1e11 and "bfloat16" in device.peak
         assert device.platform in ("cuda", "tpu")
@@ -75,17 +78,32 @@ def test_measured_column():
 
 @pytest.mark.parametrize("kind, name", [
     ("NVIDIA H200", "h200"), ("NVIDIA H100 80GB HBM3", "h100"), ("NVIDIA A100-SXM4-80GB", "a100"),
+    ("NVIDIA H100 PCIe", "h100-pcie"), ("NVIDIA H100 NVL", "h100-nvl"),
+    ("NVIDIA A100-SXM4-40GB", "a100-40gb"), ("NVIDIA A100-PCIE-40GB", "a100-40gb"),
+    ("NVIDIA A100 80GB PCIe", "a100-pcie"),
     ("NVIDIA B200", "b200"), ("TPU v4", "tpu-v4"), ("TPU v5 lite", "tpu-v5e"),
-    ("TPU v5", "tpu-v5p"), ("TPU v5p", "tpu-v5p"), ("TPU v6 lite", "tpu-v6e"), ("cpu", None),
-    ("NVIDIA L4", None),
+    ("TPU v5", "tpu-v5p"), ("TPU v5p", "tpu-v5p"), ("TPU v6 lite", "tpu-v6e"), ("TPU7x", "tpu7x"),
+    ("cpu", None), ("NVIDIA L4", None),
+    # exact matches only: a prefix or a near name is not the device
+    ("H100 NVL", None), ("NVIDIA H100", None), ("TPU v5 litepod", None), ("NVIDIA H200 NVL", None),
 ])
 def test_detect_by_device_kind(kind, name):
     found = devices.detect(kind)
     assert (found.name if found else None) == name
 
 
+@pytest.mark.parametrize("name, bandwidth, bf16", [
+    ("h100-pcie", 2.0e12, 756.5e12), ("h100-nvl", 3.9e12, 835.5e12),
+    ("a100-40gb", 1.555e12, 312e12), ("a100-pcie", 1.935e12, 312e12), ("tpu7x", 7.38e12, 2307e12),
+])
+def test_variants_have_their_own_figures(name, bandwidth, bf16):
+    device = devices.get(name)
+    assert (device.bandwidth, device.peak["bfloat16"]) == (bandwidth, bf16)
+    assert devices.get(device.kinds[0]) is device
+
+
 def test_errors():
-    with pytest.raises(ValueError, match="unknown device 'x100'; one of: a100, h100"):
+    with pytest.raises(ValueError, match="unknown device 'x100'; one of: a100, a100-pcie"):
         GEMM.roofline("x100")
     with pytest.raises(ValueError, match="TPU v4 has no published peak for float16"):
         GEMM.roofline("tpu-v4", "float16")
@@ -134,3 +152,14 @@ def test_cli_hlo_for_another_platform_is_its_export():
     assert "xla          tpu: dot_general(operands[0], operands[1]" in out
     assert "StableHLO exported for tpu:" in out and "#loc" not in out
     assert out.rstrip().endswith("transposes in it: 0 (the plan emits 0)")
+
+
+def test_explain_sizes_the_result_in_its_own_dtype():
+    """ops.matmul of int8 operands returns int32: bytes, flop/B and the roofline agree."""
+    plan = ops.matmul.plan((1024, 1024), (1024, 1024))
+    nbytes, operand, out = devices.traffic(plan, "int8")
+    assert (nbytes, operand.name, out.name) == (2 * 1024 ** 2 + 4 * 1024 ** 2, "int8", "int32")
+    text = cli.explain(plan, devices.np.dtype("int8"), devices=["h100"])
+    assert "6,291,456 (int8 operands read once, int32 result written once)" in text
+    intensity = f"{plan.flops / nbytes:.2f}"
+    assert f"flop/B  {intensity}" in text and f"int8: {intensity} flop/B" in text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -287,8 +288,24 @@ def test_cli(tmp_path, monkeypatch, capsys):
     assert cli.main(["inspect", "model_under_test:forward", "--args", "f32[8,128]",
                      "f32[128,64]", "--grad"]) == 0
     assert capsys.readouterr().out.count("(backward)") == 4
+    assert cli.main(["inspect", "model_under_test:forward", "--args", "f32[b,128]",
+                     "f32[128,64]"]) == 0  # a symbolic batch, as dotsum explain takes
+    assert "16384*b      1  ak,kc->ac  (b, 128) x (128, 64)" in capsys.readouterr().out
+    # the plot fails (a folder that is not there; no matplotlib) but the table still prints
+    missing = str(tmp_path / "no" / "such" / "folder" / "x.png")
+    assert cli.main(["inspect", "model_under_test:forward", "--args", "f32[8,128]",
+                     "f32[128,64]", "--plot", missing]) == 2
+    captured = capsys.readouterr()
+    assert "ak,kc->ac  (8, 128) x (128, 64)" in captured.out
+    assert captured.err.startswith(f"dotsum: error: --plot {missing}: ")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    assert cli.main(["inspect", "model_under_test:forward", "--args", "f32[8,128]",
+                     "f32[128,64]", "--plot", str(tmp_path / "x.png")]) == 2
+    captured = capsys.readouterr()
+    assert "ak,kc->ac" in captured.out and "needs matplotlib" in captured.err
     for argv, message in [
         (["inspect", "model_under_test"], "malformed function 'model_under_test'"),
+        (["inspect", "model_under_test:forward", "--args", "f32[b+,3]"], "malformed --args"),
         (["inspect", "model_under_test:nope"], "cannot import 'model_under_test:nope'"),
         (["inspect", "broken_module:f"], "cannot import 'broken_module:f': SyntaxError"),
         (["inspect", "model_under_test:forward", "--args", "f32(8)"], "malformed --args"),
@@ -300,7 +317,8 @@ def test_cli(tmp_path, monkeypatch, capsys):
         assert err.startswith("dotsum: error: ") and message in err and err.count("\n") == 1
 
 
-README_START = "<!-- examples/inspect_transformer.py --quick on jax {}: tests/test_inspect.py keeps it -->"
+README_START = ("<!-- examples/inspect_transformer.py --quick on jax {}: "
+                "tests/test_inspect.py keeps it -->")
 
 
 def _big_rows(text: str) -> list[list[str]]:
@@ -449,3 +467,18 @@ def test_backward_is_marked_inside_nested_programs(wrap):
     assert kinds.count("backward") == 2 * kinds.count("forward") > 0, kinds
     assert kinds.count("recomputed") == (kinds.count("forward") if wrap == "checkpoint" else 0)
     assert all("test_inspect.py" in r.source for r in report.rows)
+
+
+def test_symbolic_shares_are_priced_in_python_integers():
+    """``67108864*b`` at b = 1024 is 2**36: JAX's own evaluation multiplies in int32 and wrapped,
+    which printed every share as 0.0 %."""
+    from dotsum._symbolic import HINT, hint
+
+    b, c = jax.export.symbolic_shape("b, c")
+    n = HINT
+    for expr, value in [(67108864 * b, 67108864 * n), (b * b * c, n ** 3), (2 * c - b, n),
+                        ((b + 1) * (c - 1), (n + 1) * (n - 1)), (b // 3, n // 3), (b % 3, n % 3)]:
+        assert hint(expr) == value, expr
+    x, w = spec(b, 128, 512), spec(512, 512)
+    report = dotsum.inspect(lambda x, w: (x @ w, x[:, :, :64] @ w[:64]), x, w)
+    assert [f"{report.share(r):.1%}" for r in report.rows] == ["88.9%", "11.1%"]

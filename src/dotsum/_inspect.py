@@ -81,6 +81,25 @@ class Report:
                      f"contractions ({len(self.rows)} distinct)")
         return "\n".join(line.rstrip() for line in lines)
 
+    def roofline(self, device: Any, dtype: Any = None, *, precision: Any = None) -> Any:
+        """Every row on ``device`` (a name of :mod:`dotsum.devices`), its operands of ``dtype``
+        (default: each row's own), tile padding included: each row's ideal time, share of the
+        call, utilisation after padding and the axis to grow or fold (a
+        :class:`~dotsum._roofline.ReportRoofline`; rules and sources in ``dotsum._roofline``).
+
+        >>> import jax, jax.numpy as jnp, dotsum
+        >>> from dotsum import keras as K
+        >>> x = jax.ShapeDtypeStruct((10, 12, 4, 5), jnp.bfloat16)
+        >>> y = jax.ShapeDtypeStruct((10, 12, 5, 8), jnp.bfloat16)
+        >>> report = dotsum.inspect(lambda x, y: K.batch_dot(x, y, legacy=True), x, y)
+        >>> (cost,) = report.roofline("tpu-v5e").rows
+        >>> f"{cost.utilisation:.2%}", cost.advice
+        ('0.12%', 'k: 5 of 128 (4%); grow it or fold into it')
+        """
+        from dotsum._roofline import roofline
+
+        return roofline(self, device, dtype, precision=precision)
+
     def plot(self, path: str | os.PathLike, *, top: int = 20) -> None:
         """A horizontal bar chart of the ``top`` rows' FLOP shares, saved to ``path``
         (needs matplotlib: ``pip install 'dotsum[plot]'``)."""

@@ -16,6 +16,7 @@ a symbol is not 1 (keeping the axis is right for every value).
 
 from __future__ import annotations
 
+import ast
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -90,10 +91,33 @@ def is_one(op: str, shapes: Shapes, a: Any, what: str) -> bool:
 
 
 def hint(size: Any) -> int:
-    """``size`` with every symbol taken as :data:`HINT`: for prices, never for semantics."""
+    """``size`` with every symbol taken as :data:`HINT`: for prices, never for semantics.
+    Evaluated in Python's integers from the expression JAX prints (JAX's own evaluation is
+    private and multiplies in int32: ``67108864*b`` wrapped to a negative number)."""
     if not is_symbolic(size):
         return int(size)
-    return int(size._evaluate({name: HINT for name in size.get_vars()}))
+    return _evaluate(ast.parse(str(size).replace("^", "**"), mode="eval").body)
+
+
+_FUNCTIONS = {"max": max, "min": min, "floordiv": operator.floordiv, "mod": operator.mod,
+              "non_negative": lambda n: max(n, 0)}
+_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+              ast.Pow: operator.pow, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
+
+
+def _evaluate(node: ast.AST) -> int:
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.Name):
+        return HINT
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_evaluate(node.operand)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        return _OPERATORS[type(node.op)](_evaluate(node.left), _evaluate(node.right))
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in _FUNCTIONS and not node.keywords):
+        return _FUNCTIONS[node.func.id](*(_evaluate(a) for a in node.args))
+    raise ValueError(f"cannot price the symbolic size {ast.unparse(node)!r}")
 
 
 def count(n: Any) -> str:

@@ -147,15 +147,23 @@ _ABBREVIATIONS = {"f16": "float16", "bf16": "bfloat16", "f32": "float32", "f64":
                       for n in (8, 16, 32, 64)}}
 
 
-def parse_abstract(text: str):
-    """``'f32[8,128]'`` -> ``jax.ShapeDtypeStruct((8, 128), float32)``."""
+def parse_abstract(text: str, scope: Any = None):
+    """``'f32[8,128]'`` -> ``jax.ShapeDtypeStruct((8, 128), float32)``; a size may be symbolic
+    (``'f32[b,128]'``), read in ``scope`` (a ``jax.export.SymbolicScope``: the same name is the
+    same size in every argument)."""
     import jax
 
     name, bracket, rest = text.strip().partition("[")
     if not bracket or not rest.endswith("]"):
         raise UsageError(f"malformed --args {text!r}: expected DTYPE[SHAPE], e.g. f32[8,128]")
     dtype = _dtype(_ABBREVIATIONS.get(name.strip(), name.strip()))
-    return jax.ShapeDtypeStruct(parse_shape(rest[:-1]), dtype)
+    shape = parse_shape(rest[:-1])
+    if any(isinstance(d, str) for d in shape):
+        try:
+            shape = jax.export.symbolic_shape(",".join(map(str, shape)), scope=scope)
+        except Exception as e:  # noqa: BLE001 - JAX's parser raises several kinds
+            raise UsageError(f"malformed --args {text!r}: {str(e).splitlines()[0]}") from None
+    return jax.ShapeDtypeStruct(shape, dtype)
 
 
 def _inspect(args: argparse.Namespace) -> str:
@@ -175,13 +183,18 @@ def _inspect(args: argparse.Namespace) -> str:
         raise UsageError(f"cannot import {args.function!r}: {type(e).__name__}: {e}") from None
     finally:
         sys.path.remove(".")
-    abstract = [parse_abstract(a) for a in args.args]
+    scope = jax.export.SymbolicScope()
+    abstract = [parse_abstract(a, scope) for a in args.args]
     if args.grad:
         target = fn
         fn = jax.grad(lambda *a: target(*a).sum(), argnums=tuple(range(len(abstract))))
     report = inspect(fn, *abstract)
     if args.plot:
-        report.plot(args.plot)
+        try:
+            report.plot(args.plot)
+        except (ImportError, OSError) as e:  # no matplotlib, a folder that is not there
+            print(report)  # the table is still the answer; the plot alone failed
+            raise UsageError(f"--plot {args.plot}: {e}") from None
     return str(report)
 
 
@@ -249,11 +262,13 @@ def explain(plan: Plan, dtype: np.dtype, platform: str | None = None,
             devices: Sequence[str] = ()) -> str:
     """``plan.describe(platform)`` plus memory traffic and arithmetic intensity for ``dtype``
     operands, and a ``roofline`` line per device."""
-    moved = sum(math.prod(o.shape) for o in plan.operands) + math.prod(plan.out_shape)
-    moved *= dtype.itemsize
+    from dotsum.devices import traffic
+
+    moved, operand, out = traffic(plan, dtype)
     width = _width(plan)
-    lines = [plan.describe(platform), f"  {'bytes':<{width}}  {count(moved)} ({dtype.name}: "
-             f"operands read once, result written once)"]
+    what = (f"{operand.name} operands read once, {out.name} result written once" if operand != out
+            else f"{operand.name}: operands read once, result written once")
+    lines = [plan.describe(platform), f"  {'bytes':<{width}}  {count(moved)} ({what})"]
     if not is_symbolic(moved):  # a ratio of polynomials has no one value
         intensity = plan.flops / moved if moved else float("nan")
         lines.append(f"  {'flop/B':<{width}}  {intensity:.2f}")

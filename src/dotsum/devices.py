@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -46,7 +45,7 @@ class Device:
     platform: str  # "cuda" or "tpu": the layout it gets (dotsum._layout)
     peak: Mapping[str, float]  # "float32", "tf32", "bfloat16", "float16", "float8", "int8"
     bandwidth: float
-    kind: str  # a regex on jax's device_kind, to recognise the device a program runs on
+    kinds: tuple[str, ...]  # jax's device_kind strings of this device, matched exactly
     measured_peak: Mapping[str, float] = dataclasses.field(default_factory=dict)
     measured_bandwidth: float | None = None
     source: str = ""
@@ -97,55 +96,74 @@ def _precision_level(precision: Any) -> str:
 
 
 # NVIDIA: dense tensor-core figures (the datasheets print sparse ones twice as large).
+_A100 = {"float32": 19.5 * T, "tf32": 156 * T, "bfloat16": 312 * T, "float16": 312 * T,
+         "int8": 624 * T}
+_H100 = {"float32": 67 * T, "tf32": 494.5 * T, "bfloat16": 989.5 * T, "float16": 989.5 * T,
+         "float8": 1979 * T, "int8": 1979 * T}
 DEVICES: dict[str, Device] = {d.name: d for d in (
-    # NVIDIA A100 Tensor Core GPU datasheet (SXM4 80GB): FP32 19.5 TF, TF32 156, BF16/FP16 312,
-    # INT8 624 TOPS; HBM2e 2,039 GB/s.
-    Device("a100", "NVIDIA A100 SXM4 80GB", "cuda",
-           {"float32": 19.5 * T, "tf32": 156 * T, "bfloat16": 312 * T, "float16": 312 * T,
-            "int8": 624 * T}, 2.039e12, r"A100",
+    # NVIDIA A100 Tensor Core GPU datasheet: FP32 19.5 TF, TF32 156, BF16/FP16 312, INT8 624
+    # TOPS for every form factor; HBM2e 2,039 GB/s (SXM4 80GB), 1,935 (80GB PCIe), HBM2
+    # 1,555 (40GB, SXM4 and PCIe).
+    Device("a100", "NVIDIA A100 SXM4 80GB", "cuda", _A100, 2.039e12, ("NVIDIA A100-SXM4-80GB",),
            source="NVIDIA A100 datasheet"),
+    Device("a100-pcie", "NVIDIA A100 80GB PCIe", "cuda", _A100, 1.935e12,
+           ("NVIDIA A100 80GB PCIe", "NVIDIA A100-PCIE-80GB"), source="NVIDIA A100 datasheet"),
+    Device("a100-40gb", "NVIDIA A100 40GB", "cuda", _A100, 1.555e12,
+           ("NVIDIA A100-SXM4-40GB", "NVIDIA A100-PCIE-40GB"), source="NVIDIA A100 datasheet"),
     # NVIDIA H100 Tensor Core GPU datasheet (SXM5): FP32 67 TF, TF32 494.5, BF16/FP16 989.5,
     # FP8 1,979, INT8 1,979 TOPS; HBM3 3.35 TB/s.
-    Device("h100", "NVIDIA H100 SXM", "cuda",
-           {"float32": 67 * T, "tf32": 494.5 * T, "bfloat16": 989.5 * T, "float16": 989.5 * T,
-            "float8": 1979 * T, "int8": 1979 * T}, 3.35e12, r"H100",
+    Device("h100", "NVIDIA H100 SXM", "cuda", _H100, 3.35e12, ("NVIDIA H100 80GB HBM3",),
+           source="NVIDIA H100 datasheet"),
+    # The same datasheet, H100 PCIe: FP32 51 TF, TF32 378, BF16/FP16 756.5, FP8 and INT8
+    # 1,513; HBM2e 2.0 TB/s.
+    Device("h100-pcie", "NVIDIA H100 PCIe", "cuda",
+           {"float32": 51 * T, "tf32": 378 * T, "bfloat16": 756.5 * T, "float16": 756.5 * T,
+            "float8": 1513 * T, "int8": 1513 * T}, 2.0e12, ("NVIDIA H100 PCIe",),
+           source="NVIDIA H100 datasheet"),
+    # H100 NVL (94 GB): FP32 60 TF, TF32 417.5, BF16/FP16 835.5, FP8 and INT8 1,670.5; HBM3
+    # 3.9 TB/s.
+    Device("h100-nvl", "NVIDIA H100 NVL", "cuda",
+           {"float32": 60 * T, "tf32": 417.5 * T, "bfloat16": 835.5 * T, "float16": 835.5 * T,
+            "float8": 1670.5 * T, "int8": 1670.5 * T}, 3.9e12, ("NVIDIA H100 NVL",),
            source="NVIDIA H100 datasheet"),
     # NVIDIA H200 Tensor Core GPU datasheet (SXM): the H100's compute, HBM3e 4.8 TB/s.
     # Measured on the lent H200 (shared/device KINDS.md, 2026-10-28 and 11-04, PyTorch):
     # 8192³ bf16 matmul 769-798 TFLOP/s on random data; device-to-device copy 4.3 TB/s.
-    Device("h200", "NVIDIA H200 SXM", "cuda",
-           {"float32": 67 * T, "tf32": 494.5 * T, "bfloat16": 989.5 * T, "float16": 989.5 * T,
-            "float8": 1979 * T, "int8": 1979 * T}, 4.8e12, r"H200",
+    Device("h200", "NVIDIA H200 SXM", "cuda", _H100, 4.8e12, ("NVIDIA H200",),
            measured_peak={"bfloat16": 790 * T}, measured_bandwidth=4.3e12,
            source="NVIDIA H200 datasheet; measured column: our H200"),
     # NVIDIA HGX B200 datasheet, per GPU (8-GPU figures / 8, tensor cores dense): FP32 75 TF,
     # TF32 1.1 PF, BF16/FP16 2.25 PF, FP8 4.5 PF, INT8 4.5 POPS; HBM3e 8 TB/s.
     Device("b200", "NVIDIA B200", "cuda",
            {"float32": 75 * T, "tf32": 1100 * T, "bfloat16": 2250 * T, "float16": 2250 * T,
-            "float8": 4500 * T, "int8": 4500 * T}, 8e12, r"B200",
+            "float8": 4500 * T, "int8": 4500 * T}, 8e12, ("NVIDIA B200",),
            source="NVIDIA HGX B200 datasheet"),
     # Google Cloud TPU docs, "TPU v4": 275 TFLOPs bf16, 275 TOPs int8, HBM2 1,200 GBps.
     Device("tpu-v4", "TPU v4", "tpu", {"bfloat16": 275 * T, "int8": 275 * T}, 1.2e12,
-           r"TPU v4", source="cloud.google.com/tpu/docs/v4"),
+           ("TPU v4",), source="cloud.google.com/tpu/docs/v4"),
     # "TPU v5e": 197 TFLOPs bf16, 393 TOPs int8, HBM2 819 GBps.
     Device("tpu-v5e", "TPU v5e", "tpu", {"bfloat16": 197 * T, "int8": 393 * T}, 0.819e12,
-           r"TPU v5 ?lite|TPU v5e", source="cloud.google.com/tpu/docs/v5e"),
+           ("TPU v5 lite", "TPU v5e"), source="cloud.google.com/tpu/docs/v5e"),
     # "TPU v5p": 459 TFLOPs bf16 (and fp8), 918 TOPs int8, HBM2e 2,765 GBps.
     Device("tpu-v5p", "TPU v5p", "tpu", {"bfloat16": 459 * T, "float8": 459 * T,
                                          "int8": 918 * T}, 2.765e12,
-           r"TPU v5p|TPU v5$", source="cloud.google.com/tpu/docs/v5p"),
+           ("TPU v5", "TPU v5p"), source="cloud.google.com/tpu/docs/v5p"),
     # "TPU v6e" (Trillium): 918 TFLOPs bf16, 1,836 TOPs int8, HBM 1,638 GBps.
     Device("tpu-v6e", "TPU v6e", "tpu", {"bfloat16": 918 * T, "int8": 1836 * T}, 1.638e12,
-           r"TPU v6 ?lite|TPU v6e", source="cloud.google.com/tpu/docs/v6e"),
+           ("TPU v6 lite", "TPU v6e"), source="cloud.google.com/tpu/docs/v6e"),
+    # "TPU7x (Ironwood)": 2,307 TFLOPs bf16, 4,614 fp8 per chip, HBM 7,380 GBps (no int8 figure).
+    Device("tpu7x", "TPU7x (Ironwood)", "tpu", {"bfloat16": 2307 * T, "float8": 4614 * T},
+           7.38e12, ("TPU7x",), source="cloud.google.com/tpu/docs/tpu7x"),
 )}
 
 
 def get(name: str | Device) -> Device:
-    """The device called ``name`` (``"h100"``, ``"tpu-v5e"``, also ``"v5e"`` or ``"H100"``)."""
+    """The device called ``name`` (``"h100"``, ``"tpu-v5e"``, also ``"v5e"`` or ``"H100"``), or
+    one whose JAX ``device_kind`` is ``name`` exactly (``"NVIDIA H100 PCIe"``)."""
     if isinstance(name, Device):
         return name
     key = str(name).strip().lower()
-    found = DEVICES.get(key) or DEVICES.get(f"tpu-{key}")
+    found = DEVICES.get(key) or DEVICES.get(f"tpu-{key}") or detect(str(name))
     if found is None:
         raise ValueError(f"dotsum.devices: unknown device {name!r}; one of: "
                          f"{', '.join(DEVICES)}")
@@ -159,8 +177,9 @@ def detect(device_kind: str | None = None) -> Device | None:
         import jax
 
         device_kind = jax.devices()[0].device_kind
+    kind = device_kind.strip()
     for device in DEVICES.values():
-        if re.search(device.kind, device_kind):
+        if kind in device.kinds:
             return device
     return None
 
@@ -193,24 +212,31 @@ def _seconds(s: float) -> str:
     return f"{s * 1e9:.3g} ns"
 
 
+def traffic(plan: Plan, dtype: Any = "float32") -> tuple[int, np.dtype, np.dtype]:
+    """The fewest bytes ``plan`` moves with ``dtype`` operands: each operand read once in the
+    dtype the plan computes in, the result written once in its own dtype (int8 operands of
+    ``ops.matmul`` give an int32 result); with those two dtypes."""
+    import jax
+
+    dtype = np.dtype(dtype)
+    specs = [jax.ShapeDtypeStruct(o.shape, dtype) for o in plan.operands]
+    result, preferred = plan.result_dtypes(specs)
+    operand, out = np.dtype(result), np.dtype(preferred if preferred is not None else result)
+    nbytes = sum(math.prod(o.shape) for o in plan.operands) * operand.itemsize
+    return nbytes + math.prod(plan.out_shape) * out.itemsize, operand, out
+
+
 def roofline(plan: Plan, device: str | Device, dtype: Any = "float32", *,
              precision: Any = None, measured: bool = False) -> Roofline:
     """``plan`` on ``device`` with ``dtype`` operands; ``precision`` defaults to the plan's;
     ``measured=True`` uses our measured peak and bandwidth where the table has them."""
-    import jax
-
     device = get(device)
     from dotsum._symbolic import is_symbolic
 
     if any(is_symbolic(d) for o in plan.operands for d in o.shape):
         raise ValueError(f"{plan.op}: a roofline needs concrete sizes; this plan's are symbolic "
                          f"(flops {plan.flops}): plan the call with the sizes to price") from None
-    dtype = np.dtype(dtype)
-    specs = [jax.ShapeDtypeStruct(o.shape, dtype) for o in plan.operands]
-    result, preferred = plan.result_dtypes(specs)
-    out = np.dtype(preferred if preferred is not None else result)
-    nbytes = sum(math.prod(o.shape) for o in plan.operands) * np.dtype(result).itemsize
-    nbytes += math.prod(plan.out_shape) * out.itemsize
+    nbytes, result, _ = traffic(plan, dtype)
     peak = device.peak_for(result, plan.precision if precision is None else precision,
                            measured=measured)
     bandwidth = device.bandwidth_for(measured=measured)
