@@ -107,8 +107,8 @@ def test_errors():
         GEMM.roofline("x100")
     with pytest.raises(ValueError, match="TPU v4 has no published peak for float16"):
         GEMM.roofline("tpu-v4", "float16")
-    with pytest.raises(ValueError, match="unknown precision 'fastest'"):
-        GEMM.roofline("h100", precision="fastest")
+    with pytest.raises(ValueError, match="unknown precision 'quickest'"):
+        GEMM.roofline("h100", precision="quickest")
     with pytest.raises(ValueError, match=r"^keras\.dot: a roofline needs concrete sizes; this "
                                          r"plan's are symbolic \(flops 24\*b\)"):
         K.dot.plan(("b", 3), (3, 4)).roofline("h100")
@@ -163,3 +163,13 @@ def test_explain_sizes_the_result_in_its_own_dtype():
     assert "6,291,456 (int8 operands read once, int32 result written once)" in text
     intensity = f"{plan.flops / nbytes:.2f}"
     assert f"flop/B  {intensity}" in text and f"int8: {intensity} flop/B" in text
+
+
+@pytest.mark.parametrize("name, level", [("float32", "highest"), ("tensorfloat32", "high"),
+                                         ("bfloat16_3x", "high"), ("bfloat16", "default"),
+                                         ("fastest", "default"), ("HIGHEST", "highest")])
+def test_every_precision_name_jax_takes(name, level):
+    assert GEMM.roofline("h100", precision=name).peak == GEMM.roofline(
+        "h100", precision=level).peak
+    assert GEMM.roofline("tpu-v5e", precision=name).peak == GEMM.roofline(
+        "tpu-v5e", precision=level).peak

@@ -114,10 +114,9 @@ def test_nested_jit_custom_vjp_and_dotsum_ops_are_found_and_named():
 
 
 def test_one_op_at_several_sizes_names_each_plan():
-    """Two plans share a name scope (same op, same subscripts): each row names its own, found
-    by its operand shapes, also on 3-operand paths whose steps share shapes with other plans.
-    Sizes no other test uses: where two live plans share a scope and a step (``"ij,jk"`` and
-    ``"ij,jk->ik"`` at the same shapes), inspect names neither."""
+    """Plans sharing a name (same op, same subscripts) at several sizes: each row names its
+    own, also on 3-operand paths whose steps share shapes with other plans, and two plans that
+    differ only in how they were asked for (``"ij,jk"`` and ``"ij,jk->ik"``) each name theirs."""
     dotsum.clear_caches()
     gc.collect()
 
@@ -134,6 +133,15 @@ def test_one_op_at_several_sizes_names_each_plan():
     three = {r.plan for r in report.rows if r.plan is not None and r.plan.path}
     assert three == {ops.einsum.plan("ij,jk,kl->il", (5, 11), (11, 9), (9, 11)),
                      ops.einsum.plan("ij,jk,kl->il", (5, 7), (7, 9), (9, 11))}
+    assert all(r.plan is not None for r in report.rows)
+
+    def g(x, w):
+        return ops.einsum("ij,jk", x, w) + ops.einsum("ij,jk->ik", x, w)
+
+    implicit, explicit = (ops.einsum.plan(s, (5, 7), (7, 9)) for s in ("ij,jk", "ij,jk->ik"))
+    assert implicit != explicit and implicit.subscripts == explicit.subscripts
+    named = [r.plan for r in dotsum.inspect(g, spec(5, 7), spec(7, 9)).rows]
+    assert sorted(named, key=repr) == sorted([implicit, explicit], key=repr)
 
 
 def test_grad_shows_the_backward_products():
@@ -365,18 +373,16 @@ def test_readme_shows_the_examples_output():
 
 
 def test_only_this_platforms_layout_is_counted():
-    """K.dot of ranks 3 and 4 lowers differently for CPU (y transposed first) and GPU/TPU: the
-    executor holds both under lax.platform_dependent, and inspect counts the one that runs
-    here, once, without a cond note."""
-    x = jax.ShapeDtypeStruct((2, 3, 4), jnp.float32)
-    y = jax.ShapeDtypeStruct((7, 6, 4, 5), jnp.float32)
-    plan = K.dot.plan(x.shape, y.shape)
-    assert plan.lowering_for("cpu") != plan.lowering_for("tpu")
-    (row,) = dotsum.inspect(K.dot, x, y).rows
-    sizes = plan.sizes
-    expected = tuple(tuple(sizes[c] for c in labels)
-                     for labels in plan.lowering.step_operands()[0])
-    assert (row.count, row.notes, row.shapes, row.plan) == (1, (), expected, plan)
+    """``ad,cdab->abc`` lowers differently for CPU (y transposed into GEMM layout first, an
+    explicit transpose) and GPU/TPU (y as it is): the executor holds both under
+    lax.platform_dependent, and inspect counts the one that runs here, once, without a cond
+    note: its dot_general sees y's axes as (a, d, c, b)."""
+    x, y = spec(2, 5), spec(7, 5, 2, 7)
+    plan = ops.einsum.plan("ad,cdab->abc", x.shape, y.shape)
+    cpu, tpu = plan.lowering_for("cpu"), plan.lowering_for("tpu")
+    assert cpu.contractions[0].rhs_perm == (2, 1, 3, 0) and tpu.contractions[0].rhs_perm is None
+    (row,) = dotsum.inspect(lambda x, y: ops.einsum("ad,cdab->abc", x, y), x, y).rows
+    assert (row.count, row.notes, row.shapes, row.plan) == (1, (), ((2, 5), (2, 5, 7, 7)), plan)
 
 
 @pytest.mark.parametrize("plan", [

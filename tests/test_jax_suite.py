@@ -80,10 +80,6 @@ _JAXPR = ("checks the primitives of jnp's own jaxpr, not semantics: dotsum's pla
 EXCLUDED = {
     "testMixedPrecisionDot": _JAXPR,
     "test_einsum_mixed_precision": _JAXPR,
-    "testTensordotErrors": "checks jnp's wording and kinds of errors: dotsum's name the op, the "
-                           "argument and every shape, and a count of axes beyond a rank or "
-                           "unequal axes lists is a ValueError (jnp: TypeError); test_numpy.py "
-                           "checks the same four calls are refused",
     "test_einsum_unsupported_optimization": "checks for NotImplementedError: dotsum refuses a "
                                             "path step over 3 operands with a ValueError naming "
                                             "the op (test_numpy.py)",

@@ -41,7 +41,8 @@ SUBSET = ["tests/test_golden.py", "tests/test_errors.py", "tests/test_exactness.
           "tests/test_einsum.py", "tests/test_legacy.py", "tests/test_compiled.py",
           "tests/test_reliability.py", "tests/test_fuzz.py", "tests/test_platforms.py",
           "tests/test_devices.py", "tests/test_inspect.py", "tests/test_symbolic.py",
-          "tests/test_numpy.py", "tests/test_fuzz_jax.py", "tests/test_jax_compat.py"]
+          "tests/test_numpy.py", "tests/test_fuzz_jax.py", "tests/test_jax_compat.py",
+          "tests/test_roofline.py"]
 
 
 def apply(tree: Path, module: str, original: str, mutated: str) -> None:

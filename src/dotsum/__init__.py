@@ -8,6 +8,7 @@ abk,cdkf->abcdf
 
 from dotsum import devices, keras, lax, numpy, ops, tf
 from dotsum._dispatch import clear_caches
+from dotsum._errors import ArgumentError
 from dotsum._inspect import Report, Row, inspect
 from dotsum._jax import hide_frames as _hide_frames
 from dotsum._lower import Lowering
@@ -15,6 +16,6 @@ from dotsum._plan import Operand, Plan
 
 _hide_frames(__path__[0])  # dotsum's frames leave JAX's filtered tracebacks, as JAX's own do
 
-__all__ = ["Lowering", "Operand", "Plan", "Report", "Row", "clear_caches", "devices", "inspect",
-           "keras", "lax", "numpy", "ops", "tf"]
+__all__ = ["ArgumentError", "Lowering", "Operand", "Plan", "Report", "Row", "clear_caches",
+           "devices", "inspect", "keras", "lax", "numpy", "ops", "tf"]
 __version__ = "0.1.0"

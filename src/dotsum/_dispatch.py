@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from dotsum._errors import fail, type_name
+from dotsum._errors import ArgumentError, fail, type_name
 from dotsum._jax import ARRAY_IMPL
 from dotsum._keys import Unkeyable, freeze
 from dotsum._lower import executor, run
@@ -96,12 +96,15 @@ class Op:
     """
 
     def __init__(self, name: str, rule: Callable[..., Plan], arg_names: Sequence[str] | None,
-                 *, lists: bool = True):
+                 *, lists: bool = True, jax_kinds: bool = False):
         """``arg_names=None`` makes the op variadic: the rule then gets all shapes as one tuple
         first, and operands are called ``operands[i]`` in messages. ``lists=False`` refuses
-        nested lists as operands, as ``jax.numpy`` does (arrays and scalars only)."""
+        nested lists as operands, as ``jax.numpy`` does (arrays and scalars only).
+        ``jax_kinds=True`` (the namespaces that reproduce JAX) raises the rule's ``ValueError``
+        as :class:`~dotsum._errors.ArgumentError`, a ``TypeError`` too, as JAX's kinds are."""
         self.name = name
         self.lists = lists
+        self.jax_kinds = jax_kinds
         self.arg_names = None if arg_names is None else tuple(arg_names)
         self._rule = rule
         self._plans = BoundedCache(PLAN_CACHE_SIZE)
@@ -127,6 +130,8 @@ class Op:
                                                        preferred_element_type))
             return plan
         except (ValueError, TypeError) as e:
+            if self.jax_kinds and type(e) is ValueError:
+                raise ArgumentError(str(e)) from None
             raise e.with_traceback(None) from None  # end the traceback here, not in the rule
 
     def _plan(self, shapes: tuple[tuple[int, ...], ...], static: Sequence[Any], precision: Any,
@@ -176,12 +181,33 @@ class Op:
                    preferred if type(preferred) in _ATOMS else freeze(preferred))
         except Unkeyable:
             plan = self.plan(tuple(a.shape for a in arrays), static, precision, preferred)
-            return executor(plan)(*arrays)
+            return self._dispatch(executor(plan), arrays)
         fn = self._calls.data.get(key)
         if fn is None:
             plan = self.plan(tuple(a.shape for a in arrays), static, precision, preferred)
             fn = self._calls.put(key, executor(plan))
-        return fn(*arrays)
+        return self._dispatch(fn, arrays)
+
+    def _dispatch(self, fn: Callable[..., jax.Array], arrays: Sequence[Any]) -> jax.Array:
+        """``fn(*arrays)``; what JAX refuses when it dispatches (operands committed to
+        different devices) is re-raised as the same kind, named for the op, with every
+        operand's shape (JAX's message names dotsum's executor, a ``functools.partial``)."""
+        try:
+            return fn(*arrays)
+        except (ValueError, TypeError) as e:
+            message = str(e).strip()
+            if message.startswith(f"{self.name}:"):
+                raise
+            shapes = {self._arg_name(i): a.shape for i, a in enumerate(arrays)}
+            if "incompatible devices" in message:
+                where = ", ".join(f"{self._arg_name(i)} on {_devices(a)}"
+                                  for i, a in enumerate(arrays))
+                problem = (f"the operands are committed to different devices ({where}); "
+                           "jax.device_put them onto one first")
+            else:
+                problem = message.splitlines()[0] if message else type(e).__name__
+            fail(self.name, problem, shapes, kind=TypeError if isinstance(e, TypeError)
+                 and not isinstance(e, ValueError) else ValueError)
 
     def fast2(self, x: Any, y: Any, static: tuple = ()) -> jax.Array:
         """The hot path of a two-operand call whose public function has checked (by identity)
@@ -226,6 +252,13 @@ class Op:
         and the fast path's compiled calls (at most ``FAST_CACHE_SIZE`` static params, each
         jit's own entries bounded by JAX)."""
         return len(self._calls) + sum(fn._cache_size() for fn in list(self._fast.data.values()))
+
+
+def _devices(array: Any) -> str:
+    try:
+        return ", ".join(sorted(str(d) for d in array.devices()))
+    except Exception:  # noqa: BLE001 - a tracer or an array without devices
+        return "?"
 
 
 def _shape(op: str, name: str, shape: Any) -> tuple[Any, ...]:

@@ -174,18 +174,24 @@ def contraction_path(op: str, subscripts: str, shapes: Sequence[tuple[int, ...]]
     """The pairwise contraction order for 3+ operands (``None`` for fewer), as opt_einsum
     computes it for ``optimize`` (``jnp.einsum``'s argument; ``False`` is left to right)."""
     n = len(shapes)
-    if n < 3:
-        return None
-    if optimize is False:
-        return ((0, 1),) * (n - 1)
-    if isinstance(optimize, (list, tuple)):
+    if isinstance(optimize, (list, tuple)):  # checked whatever the count, as jnp.einsum does
         path = [step for step in optimize if not (isinstance(step, str) and step == "einsum_path")]
         for step in path:
             if not isinstance(step, (list, tuple)):
                 fail(op, f"an explicit contraction path is a list of pairs of operand indices, "
                          f"e.g. [(0, 1), (0, 1)]; got step {step!r} in optimize={optimize!r}",
                      kind=TypeError)
+        if n < 2:
+            return None
+    elif n < 3:
+        return None
+    if optimize is False:
+        return ((0, 1),) * (n - 1)
+    if isinstance(optimize, (list, tuple)):
+        pass
     else:
+        if optimize is None:  # opt_einsum reads None as its default, "auto"
+            optimize = "auto"
         if optimize is True:
             optimize = "auto"
         if not isinstance(optimize, str):
@@ -207,7 +213,7 @@ def contraction_path(op: str, subscripts: str, shapes: Sequence[tuple[int, ...]]
         remaining -= 1
     if remaining != 1:
         fail(op, f"the contraction path {list(path)!r} leaves {remaining} operands uncontracted")
-    return tuple((int(i), int(j)) for i, j in path)
+    return tuple((int(i), int(j)) for i, j in path) if n >= 3 else None
 
 
 def einsum_plan(op: str, shapes: tuple[tuple[int, ...], ...], subscripts: Any, optimize: Any,

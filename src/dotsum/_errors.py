@@ -9,6 +9,13 @@ from typing import NoReturn
 Shapes = Mapping[str, Sequence[int]]
 
 
+class ArgumentError(ValueError, TypeError):
+    """An argument ``dotsum.numpy`` or ``dotsum.lax`` refuses where dotsum's kind is
+    ``ValueError``: also a ``TypeError``, because JAX raises ``TypeError`` for shape and axes
+    mismatches (``dot_general``, ``tensordot``) and ``ValueError`` elsewhere, so a user's
+    ``except TypeError`` and ``except ValueError`` both keep working, with dotsum's message."""
+
+
 def describe_shapes(shapes: Shapes) -> str:
     """``"x.shape=(3, 4), y.shape=(4,)"`` for ``{"x": (3, 4), "y": (4,)}``."""
     return ", ".join(f"{name}.shape={tuple(shape)}" for name, shape in shapes.items())

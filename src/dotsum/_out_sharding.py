@@ -40,12 +40,39 @@ def _named_axes(spec: PartitionSpec) -> list[str]:
     return names
 
 
+def _off_the_mesh(out_sharding: Any, arrays: Sequence[Any]) -> bool:
+    """A ``NamedSharding`` with no mesh set (``jax.set_mesh``) and no operand on any mesh: the
+    program runs on the operands' device, not the sharding's mesh."""
+    if not isinstance(out_sharding, NamedSharding) or out_sharding.mesh.size == 1:
+        return False
+    if not jax.sharding.get_abstract_mesh().empty:
+        return False
+    for a in arrays:
+        aval = getattr(a, "aval", None)
+        mesh = getattr(getattr(aval, "sharding", None), "mesh", None)
+        if mesh is not None and not mesh.empty:
+            return False
+    return True
+
+
 def placed(op: str, names: Sequence[str], call: Callable[..., jax.Array],
            arrays: Sequence[Any], out_sharding: Any) -> jax.Array:
     """``call(*arrays)`` with its result sharded as ``out_sharding`` (eagerly or traced);
-    ``names`` name the operands in messages."""
+    ``names`` name the operands in messages.
+
+    Off the mesh (:func:`_off_the_mesh`) ``jax.numpy`` is not consistent, and neither are we:
+    its one-``dot_general`` products (``dot``, ``matmul``, two-operand ``einsum``, ...) return
+    the result on the operands' device, the sharding dropped, eagerly and under ``jit``, and so
+    do ours; its multi-step ``einsum`` fails for the mesh's size, and ours says so, named for
+    the op (JAX 0.8-0.12)."""
     arrays = tuple(arrays)
     shapes = {name: tuple(getattr(a, "shape", ())) for name, a in zip(names, arrays)}
+    if _off_the_mesh(out_sharding, arrays):
+        if len(arrays) <= 2:
+            return call(*arrays)
+        fail(op, f"out_sharding={out_sharding} is on a mesh of {out_sharding.mesh.size} "
+                 f"devices, but no mesh is set and no operand is on it: call under "
+                 f"jax.set_mesh(mesh), or put the operands on the mesh", shapes)
     mesh, spec = _mesh_and_spec(op, out_sharding, shapes)
     types = dict(zip(mesh.axis_names, mesh.axis_types))
     for name in _named_axes(spec):

@@ -129,7 +129,7 @@ def tensordot_rule(names: tuple[str, str], policy: str) -> Rule:
 
     def rule(op: str, xs, ys, axes: Any, **options: Any) -> Plan:
         shapes = {x: xs, y: ys}
-        spelled, normal = tensordot_axes(op, shapes, x, y, axes)
+        spelled, normal = tensordot_axes(op, shapes, x, y, axes, jax_wording=policy == "jnp")
         terms, out_ids, out_shape = tensordot_terms(op, shapes, x, y, spelled, normal)
         return make_plan(op, (("axes", normal),), terms, out_ids, out_shape,
                          dtype_policy=policy, **options)

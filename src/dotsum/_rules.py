@@ -143,17 +143,21 @@ def numpy_dot_terms(op: str, shapes: Shapes, x: str, y: str, *, scalars: bool,
 _AXES_FORMS = "an int N >= 0, a pair of ints, or a pair of lists of ints"
 
 
-def axes_form(op: str, shapes: Shapes, axes: Any, expected: str, *, lists: bool):
+def axes_form(op: str, shapes: Shapes, axes: Any, expected: str, *, lists: bool,
+              jax_wording: bool = False):
     """The syntax every ``axes`` argument shares: an int, or a pair (list or tuple) of two ints,
     or, if ``lists``, of two lists of ints. Returns the int, the pair of ints, or the pair of
-    tuples of ints (Python ints); ``expected`` describes the accepted forms in messages."""
+    tuples of ints (Python ints); ``expected`` describes the accepted forms in messages.
+    ``jax_wording``: messages lead with ``jnp.tensordot``'s own words (``dotsum.numpy``)."""
+    must = "tensordot axes argument must be" if jax_wording else "axes must be"
+    if jax_wording:
+        expected = "an int, a pair of ints, or a pair of lists of ints (an int N >= 0)"
     if is_int(axes):
         return int(axes)
     if not isinstance(axes, (list, tuple)):
         # arrays of axes are refused too: static params must be hashable values
         hint = " (for an array of axes, pass axes.tolist())" if getattr(axes, "ndim", 0) else ""
-        fail(op, f"axes must be {expected}; got {type_name(axes)}{hint}", shapes,
-             kind=TypeError)
+        fail(op, f"{must} {expected}; got {type_name(axes)}{hint}", shapes, kind=TypeError)
     nested = [isinstance(v, (list, tuple)) for v in axes]
     if any(nested) and not lists:
         fail(op, f"axes must name one axis of each operand; got {axes!r} (multiple target "
@@ -162,25 +166,29 @@ def axes_form(op: str, shapes: Shapes, axes: Any, expected: str, *, lists: bool)
         count = f"{len(axes)} value{'' if len(axes) == 1 else 's'}"
         fail(op, f"axes must be an int or a pair; got {count} {axes!r}", shapes)
     if any(nested) and not all(nested):
-        fail(op, f"axes must be {expected}; got {axes!r}", shapes, kind=TypeError)
+        fail(op, f"{must} {expected}; got {axes!r}", shapes, kind=TypeError)
     for value in (v for entry, is_list in zip(axes, nested)
                   for v in (entry if is_list else (entry,))):
         if not is_int(value):
-            fail(op, f"axes must hold ints; got {type_name(value)} in axes={axes!r}", shapes,
-                 kind=TypeError)
+            hold = ("tensordot requires both axes lists to be either ints, tuples or lists of "
+                    "ints" if jax_wording else "axes must hold ints")
+            fail(op, f"{hold}; got {type_name(value)} in axes={axes!r}", shapes, kind=TypeError)
     if all(nested):
         return tuple(int(i) for i in axes[0]), tuple(int(i) for i in axes[1])
     return int(axes[0]), int(axes[1])
 
 
-def tensordot_axes(op: str, shapes: Shapes, a: str, b: str, axes: Any
+def tensordot_axes(op: str, shapes: Shapes, a: str, b: str, axes: Any, *,
+                   jax_wording: bool = False
                    ) -> tuple[tuple[tuple[int, ...], tuple[int, ...]],
                               tuple[tuple[int, ...], tuple[int, ...]]]:
     """``tensordot``'s ``axes`` (an int N >= 0: the last N axes of ``a`` with the first N of
     ``b``; a pair of ints; or a pair of equally long sequences of ints) as two pairs: the axes
-    as the user spelled them (for messages), and normalised (non-negative, distinct)."""
+    as the user spelled them (for messages), and normalised (non-negative, distinct).
+    ``jax_wording``: the four refusals ``jnp.tensordot`` words lead with its words, which
+    JAX's own ``testTensordotErrors`` matches (``dotsum.numpy``)."""
     ranks = (len(shapes[a]), len(shapes[b]))
-    spelled = _spelled_axes(op, shapes, axes, ranks)
+    spelled = _spelled_axes(op, shapes, axes, ranks, jax_wording)
     normal = []
     for name, given, rank in zip((a, b), spelled, ranks):
         seen: dict[int, int] = {}
@@ -198,14 +206,16 @@ def tensordot_axes(op: str, shapes: Shapes, a: str, b: str, axes: Any
     return spelled, (normal[0], normal[1])
 
 
-def _spelled_axes(op: str, shapes: Shapes, axes: Any, ranks: tuple[int, int]):
-    form = axes_form(op, shapes, axes, _AXES_FORMS, lists=True)
+def _spelled_axes(op: str, shapes: Shapes, axes: Any, ranks: tuple[int, int],
+                  jax_wording: bool = False):
+    form = axes_form(op, shapes, axes, _AXES_FORMS, lists=True, jax_wording=jax_wording)
     if isinstance(form, int):
         if form < 0:
             fail(op, f"axes must be >= 0 when it is an int; got {form}", shapes)
         for name, rank in zip(shapes, ranks):
             if form > rank:
-                fail(op, f"axes={form} contracts more axes than {name} has (rank {rank})",
+                lead = "Number of tensordot axes exceeds input ranks: " if jax_wording else ""
+                fail(op, f"{lead}axes={form} contracts more axes than {name} has (rank {rank})",
                      shapes)
         return tuple(range(-form, 0)), tuple(range(form))
     a_axes, b_axes = form
@@ -213,8 +223,10 @@ def _spelled_axes(op: str, shapes: Shapes, axes: Any, ranks: tuple[int, int]):
         return (a_axes,), (b_axes,)
     if len(a_axes) != len(b_axes):
         names = list(shapes)
-        fail(op, f"axes lists differ in length: {len(a_axes)} for {names[0]}, {len(b_axes)} "
-                 f"for {names[1]} (axes={axes!r})", shapes)
+        lead = ("tensordot requires axes lists to have equal length" if jax_wording
+                else "axes lists differ in length")
+        fail(op, f"{lead}: {len(a_axes)} for {names[0]}, {len(b_axes)} for {names[1]} "
+                 f"(axes={axes!r})", shapes)
     return a_axes, b_axes
 
 

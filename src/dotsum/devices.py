@@ -87,12 +87,15 @@ def _precision_level(precision: Any) -> str:
     if isinstance(precision, tuple):  # (lhs, rhs): the finer one decides
         levels = [_precision_level(p) for p in precision]
         return max(levels, key=("default", "high", "highest").index)
-    text = getattr(precision, "name", str(precision)).lower()
-    for level in ("highest", "high", "default"):
-        if text.endswith(level):
-            return level
-    raise ValueError(f"dotsum.devices: unknown precision {precision!r}: expected None, "
-                     "'default', 'high', 'highest' or a lax.Precision")
+    from jax import lax
+
+    try:  # lax.Precision reads every name JAX takes: "float32", "tensorfloat32", "bfloat16", ...
+        return lax.Precision(precision if isinstance(precision, lax.Precision)
+                             else str(precision).lower()).name.lower()
+    except (ValueError, KeyError):
+        raise ValueError(f"dotsum.devices: unknown precision {precision!r}: expected None, a "
+                         "lax.Precision or one of its names ('default', 'high', 'highest', "
+                         "'bfloat16', 'tensorfloat32', 'float32', ...)") from None
 
 
 # NVIDIA: dense tensor-core figures (the datasheets print sparse ones twice as large).

@@ -38,6 +38,15 @@ _FORM = ("dimension_numbers must be ((lhs_contracting_dims, rhs_contracting_dims
 
 def _dims(op: str, dimension_numbers: Any, shapes: dict) -> tuple[tuple[tuple[int, ...], ...],
                                                                   ...]:
+    if dimension_numbers is None:  # as lax: a plain matrix/vector product, contracting
+        lhs, rhs = shapes["lhs"], shapes["rhs"]  # lhs's last axis with rhs's first
+        if 1 <= len(lhs) <= 2 and 1 <= len(rhs) <= 2 and not differ(
+                op, shapes, lhs[-1], rhs[0], f"axis -1 of lhs (size {lhs[-1]}) matches axis 0 "
+                                             f"of rhs (size {rhs[0]})"):
+            return (len(lhs) - 1,), (0,), (), ()
+        fail(op, "dimension_numbers=None is lax's plain product of a matrix or vector by a "
+                 "matrix or vector (ranks 1-2, lhs's last axis as long as rhs's first); give "
+                 "the dimension numbers for these operands", shapes)
     try:
         (lc, rc), (lb, rb) = dimension_numbers
         groups = tuple(tuple(g) for g in (lc, rc, lb, rb))
@@ -131,7 +140,7 @@ def _immutable(dimension_numbers: Any) -> bool:
         for pair in dimension_numbers)
 
 
-_DOT_GENERAL = Op("lax.dot_general", _rule, ("lhs", "rhs"), lists=False)
+_DOT_GENERAL = Op("lax.dot_general", _rule, ("lhs", "rhs"), lists=False, jax_kinds=True)
 
 
 def dot_general(lhs: Any, rhs: Any, dimension_numbers: Any, precision: Any = None,

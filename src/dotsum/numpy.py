@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import numpy as np
 
 from dotsum._dispatch import Op
 from dotsum._errors import fail, type_name
@@ -55,14 +56,14 @@ __all__ = ["dot", "einsum", "inner", "matmul", "matvec", "outer", "tensordot", "
 
 _AB, _X = ("a", "b"), ("x1", "x2")
 _OPS = {
-    name: Op(f"numpy.{name}", factory(names, "jnp"), names, lists=False)
+    name: Op(f"numpy.{name}", factory(names, "jnp"), names, lists=False, jax_kinds=True)
     for name, factory, names in [
         ("dot", dot_rule, _AB), ("matmul", matmul_rule, _AB), ("tensordot", tensordot_rule, _AB),
         ("inner", inner_rule, _AB), ("outer", outer_rule, _AB), ("vdot", vdot_rule, _AB),
         ("vecdot", vecdot_rule, _X), ("matvec", matvec_rule, _X), ("vecmat", vecmat_rule, _X)]
 }
 _DOT, _MATMUL, _TENSORDOT, _INNER, _OUTER, _VDOT, _VECDOT, _MATVEC, _VECMAT = _OPS.values()
-_EINSUM = Op("numpy.einsum", einsum_rule("jnp"), None, lists=False)
+_EINSUM = Op("numpy.einsum", einsum_rule("jnp"), None, lists=False, jax_kinds=True)
 
 
 def _call(op: Op, arrays: tuple, static: tuple, precision: Any, preferred: Any,
@@ -216,12 +217,19 @@ def _sublist(op: str, sublist: Any, where: str) -> str:
     return "".join(letters)
 
 
+def _listed(sublist: Any) -> Any:
+    """A 1-D NumPy array of ints as the list it holds (jnp.einsum takes either)."""
+    if isinstance(sublist, np.ndarray) and sublist.ndim == 1 and sublist.dtype.kind in "iu":
+        return sublist.tolist()
+    return sublist
+
+
 def _interleaved(op: str, args: tuple) -> tuple[str, tuple]:
     """``einsum(x, [0, 1], y, [1, 2], [0, 2])`` as ``('ab,bc->ac', (x, y))``."""
-    operands, specs = args[0::2][: len(args) // 2], args[1::2]
+    operands, specs = args[0::2][: len(args) // 2], [_listed(s) for s in args[1::2]]
     inputs = [_sublist(op, s, f"for operands[{i}]") for i, s in enumerate(specs)]
     if len(args) % 2:
-        output = _sublist(op, args[-1], "for the output")
+        output = _sublist(op, _listed(args[-1]), "for the output")
     else:  # implicit: the labels used once, by number (z, 25, before A, 26), as NumPy orders them
         counts = Counter(s for spec in specs for s in spec if s is not Ellipsis)
         output = ("..." if any(s is Ellipsis for spec in specs for s in spec) else "") + "".join(
