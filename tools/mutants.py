@@ -118,6 +118,32 @@ MUTANTS: list[tuple[str, str, str, str]] = [
      "the itemsize fallback sizes bool as a bit"),
     ("_inspect.py", "if platforms is None or platform in platforms:", "if platforms is None:",
      "inspect follows the GPU/TPU branch on a CPU"),
+    # -- the accelerator lowering's values and what a memo keeps (issue: exactness, third pass) --
+    ("_lower.py", "kept = jnp.where(eye, a, jnp.zeros((), a.dtype))", "kept = a",
+     "the in-place diagonal keeps every element in its mask"),
+    ("_lower.py", "else jnp.sum(kept, axis=q, dtype=a.dtype)", "else jnp.sum(kept, axis=q)",
+     "the in-place diagonal sums int8 in the default int"),
+    ("_lower.py", "return (a.prepare, a.contractions, a.transpose) == (b.prepare, b.contractions, "
+                  "b.transpose)", "return (a.contractions, a.transpose) == (b.contractions, "
+                                  "b.transpose)",
+     "two lowerings that differ only in their diagonals share one program"),
+    ("lax.py", "if (dimension_numbers is last[0] and precision is None and "
+               "preferred_element_type is None",
+     "if (dimension_numbers is last[0] and preferred_element_type is None",
+     "a lax.dot_general memo hit drops precision"),
+    ("_dtypes.py",
+     'if policy not in ("jnp", "lax") or (policy == "jnp" and preferred is not None):',
+     'if policy not in ("jnp", "lax"):',
+     "a jnp product with preferred_element_type stays weak"),
+    ("_errors.py", "class ArgumentError(ValueError, TypeError):",
+     "class ArgumentError(ValueError):",
+     "dotsum.numpy's refusals are not TypeErrors, as jnp's are"),
+    ("_out_sharding.py", "        if len(arrays) <= 2:\n            return call(*arrays)",
+     "        if False:\n            return call(*arrays)",
+     "off the mesh, a two-operand product is sharded where jnp's is not"),
+    ("_einsum.py", "    if isinstance(optimize, (list, tuple)):  # checked whatever the count",
+     "    if False:  # checked whatever the count",
+     "a malformed explicit path passes with two operands"),
     # -- what inspect counts and names (_jaxpr.py, _origin.py), and prices (_roofline.py) --------
     ("_jaxpr.py", "        if any(used):\n", "        if True:\n",
      "dead equations (a gradient's discarded forward product) are counted"),
