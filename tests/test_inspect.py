@@ -214,13 +214,18 @@ def test_pytrees_and_keyword_arguments():
     (jax.grad(lambda x, w: ops.einsum("bqd,bkd->bqk", x, w).sum(), argnums=(0, 1)),
      [(2, 8, 16), (2, 4, 16)]),
     (jax.grad(lambda x, w: K.batch_dot(x, w).sum(), argnums=(0, 1)), [(4, 8, 16), (4, 16, 8)]),
+    # ... and inside a jit, whose discarded forward result is dead inside it
+    (jax.grad(lambda x, w: jax.jit(lambda x, w: (x @ w).sum())(x, w), argnums=(0, 1)),
+     [(64, 32), (32, 16)]),
+    (lambda x, w: jax.jit(lambda x, w: (x @ w, w @ w))(x, w)[1], [(64, 32), (32, 32)]),
     # dotsum's multiply-only steps (on CPU a broadcast multiply, not a dot_general)
     (lambda x, y: dnp.einsum("bi,bj->bij", x, y), [(32, 64), (32, 16)]),
     (lambda x, y: dnp.outer(x, y), [(64,), (16,)]),
     (lambda x, y: dnp.matmul(x, y), [(64, 1), (1, 16)]),
     (lambda x, y, z: dnp.einsum("i,j,k->ijk", x, y, z), [(8,), (16,), (4,)]),
 ], ids=["matmul", "einsum", "chain", "batch_dot", "ops.einsum", "grad", "grad-chain",
-        "grad-ops.einsum", "grad-batch_dot", "outer-einsum", "outer", "matmul-k1", "einsum3"])
+        "grad-ops.einsum", "grad-batch_dot", "grad-jit", "jit-dead-result", "outer-einsum",
+        "outer", "matmul-k1", "einsum3"])
 def test_total_flops_equal_xlas_cost_analysis(fn, shapes):
     args = [spec(*s) for s in shapes]
     cost = jax.jit(fn).lower(*args).compile().cost_analysis()

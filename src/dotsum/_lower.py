@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
     from dotsum._plan import Plan
 
 EXECUTOR_CACHE_SIZE = 4096
+# DOTSUM_LOWERING=jnp (read once, at import): every plan's contraction is jnp.einsum of its
+# subscripts, so dotsum.numpy.einsum runs jnp.einsum's own program and equals it bit for bit
+# (the default lowering's CPU layout may sum in another order: last-bit differences).
+JNP_LOWERING = os.environ.get("DOTSUM_LOWERING", "").strip().lower() == "jnp"
 
 DimensionNumbers = tuple[tuple[tuple[int, ...], tuple[int, ...]],
                          tuple[tuple[int, ...], tuple[int, ...]]]
@@ -303,7 +308,9 @@ def _run(plan: Plan, *arrays: jax.Array) -> jax.Array:
                  f"{jnp.dtype(dtype).name}", {o.name: o.shape for o in plan.operands},
                  kind=TypeError)
         cpu, xla = plan.lowering_for("cpu"), plan.lowering_for("tpu")
-        if _same_program(cpu, xla):
+        if JNP_LOWERING:
+            out = _execute_jnp(plan, dtype, preferred, *arrays)
+        elif _same_program(cpu, xla):
             out = _execute(plan, cpu, dtype, preferred, *arrays)
         else:
             # Resolved when the program is lowered (for one platform only that branch is
@@ -314,6 +321,19 @@ def _run(plan: Plan, *arrays: jax.Array) -> jax.Array:
         if weak_result(plan.dtype_policy, arrays, plan.preferred_element_type):
             out = make_weak(out)
         return out
+
+
+def _execute_jnp(plan: Plan, dtype, preferred, *arrays: jax.Array) -> jax.Array:
+    """The plan as ``jnp.einsum`` of its subscripts (``DOTSUM_LOWERING=jnp``): its steps that
+    einsum cannot express (reshapes, conjugates, normalisation) as in :func:`_execute`."""
+    ops = [_prepared(a, o, Prepare((), (), ""), dtype, preferred, plan.epsilon)
+           for a, o in zip(arrays, plan.operands)]
+    optimize = [tuple(step) for step in plan.path] if plan.path else "auto"
+    out = jnp.einsum(plan.subscripts, *ops, optimize=optimize, precision=plan.precision,
+                     preferred_element_type=preferred)
+    if preferred is not None and out.dtype != preferred:
+        out = out.astype(preferred)
+    return out.reshape(plan.out_shape) if out.shape != plan.out_shape else out
 
 
 def _same_program(a: Lowering, b: Lowering) -> bool:
