@@ -151,3 +151,17 @@ def test_entry_points(command):
     bad = subprocess.run([*command, "explain", "keras.dot", "3,4,5,2", "2,5,3,7"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+
+
+def test_no_command_prints_the_help(capsys):
+    assert cli.main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: dotsum") and "explain" in out and "inspect" in out
+
+
+def test_the_version_is_the_installed_distributions():
+    from importlib.metadata import version
+
+    import dotsum
+
+    assert dotsum.__version__ == version("dotsum")

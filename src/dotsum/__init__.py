@@ -18,4 +18,10 @@ _hide_frames(__path__[0])  # dotsum's frames leave JAX's filtered tracebacks, as
 
 __all__ = ["ArgumentError", "Lowering", "Operand", "Plan", "Report", "Row", "clear_caches",
            "devices", "inspect", "keras", "lax", "numpy", "ops", "tf"]
-__version__ = "0.1.0"
+try:  # the installed distribution's version: pyproject.toml's, one place
+    from importlib.metadata import PackageNotFoundError as _NotFound
+    from importlib.metadata import version as _version
+
+    __version__ = _version("dotsum")
+except _NotFound:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -396,7 +396,11 @@ def _exported(plan: Plan, specs, platform: str) -> str:
 
 
 def run(argv: Sequence[str] | None = None) -> str:
-    """The CLI's output for ``argv``; raises :class:`UsageError` for bad input."""
+    """The CLI's output for ``argv``; raises :class:`UsageError` for bad input. No command at
+    all prints the help."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        return _parser().format_help().rstrip()
     args = _parser().parse_args(argv)
     if args.command == "list":
         width = max(map(len, OPS))
