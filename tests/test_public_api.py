@@ -47,3 +47,14 @@ def test_example_runs(script):
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
+
+
+def test_dotsum_testing_is_an_attribute_of_dotsum():
+    """The README's API table writes ``dotsum.testing.layout_copies``: it works after a plain
+    ``import dotsum`` (in a fresh interpreter, where nothing imported it yet)."""
+    code = "import dotsum; print(dotsum.testing.layout_copies.__name__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "layout_copies", done.stderr
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        dotsum.nope  # noqa: B018

@@ -25,3 +25,12 @@ try:  # the installed distribution's version: pyproject.toml's, one place
     __version__ = _version("dotsum")
 except _NotFound:  # imported from a source tree that was never installed
     __version__ = "0+unknown"
+
+
+def __getattr__(name: str):
+    """``dotsum.testing`` on first use (it imports chex, which ``import dotsum`` need not)."""
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module("dotsum.testing")
+    raise AttributeError(f"module 'dotsum' has no attribute {name!r}")
