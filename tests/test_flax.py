@@ -115,7 +115,7 @@ def test_example_transformer_trains(example, capsys):
     """Its forward pass is all dotsum and a few SGD steps at least halve the loss."""
     assert example.main(["--quick"]) == 0
     out = capsys.readouterr().out
-    assert "forward: 9 of 9 contractions are dotsum plans" in out
+    assert "forward: 9 of 9 matrix products are dotsum plans" in out
     losses = [float(line.split()[-1]) for line in out.splitlines() if line.startswith("step")]
     assert len(losses) == 3 and losses[-1] < 0.5 * losses[0]
 

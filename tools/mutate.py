@@ -215,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{n:2}/{len(chosen)}] {verdict:10} {module:13} {what}"
                   + ("" if passed else f"  <- {reason}") + f"  ({seconds:.0f} s)", flush=True)
             shutil.rmtree(tree)
+            if args.results:  # kept as it goes: an interrupted run keeps what it decided
+                RESULTS.write_text(json.dumps(merged(results), indent=1) + "\n")
     survivors = [r for r in results if r["verdict"] == "SURVIVED"]
     print(f"\n{summary(results)}")
     for r in survivors:

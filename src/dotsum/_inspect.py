@@ -1,14 +1,15 @@
 """``dotsum.inspect``: every contraction a JAX function runs, as einsum strings.
 
-The function is traced, not run (``jax.make_jaxpr``); every ``dot_general`` in the jaxpr — from
-jnp, lax, ``@``, Flax, Equinox or dotsum — becomes a row, found also inside ``jit``,
-``custom_jvp``/``custom_vjp``, ``checkpoint``, ``scan`` (counted ``length`` times), ``while``
-(counted once: the trip count is unknown), ``cond``/``switch`` (each branch, marked) and
-``shard_map``; a gradient's own products are in its jaxpr like any other. Of a
-``lax.platform_dependent`` (a dotsum executor holds one where CPU and GPU/TPU layouts differ)
-only the branch of this machine's platform counts. Each row is lettered
-by dotsum's rule (``docs/design.md``), so ``x @ w`` of ``(8, 512)`` by ``(512, 64)`` reads
-``ak,kc->ac``.
+The function is traced, not run (``jax.make_jaxpr``); every contraction in the jaxpr that XLA
+would keep (``_jaxpr``: a ``dot_general``, a ``mul`` summed by ``reduce_sum``, an outer-product
+``mul``; dead code is dropped) — from jnp, lax, ``@``, Flax, Equinox or dotsum — becomes a row,
+found also inside ``jit``, ``custom_jvp``/``custom_vjp``, ``checkpoint``, ``scan`` (counted
+``length`` times), ``while`` (counted once: the trip count is unknown), ``cond``/``switch``
+(each branch, marked) and ``shard_map``; a gradient's own products are in its jaxpr like any
+other, marked ``backward``. Of a ``lax.platform_dependent`` (a dotsum executor holds one where
+CPU and GPU/TPU layouts differ) only the branch of this machine's platform counts. Each row is
+lettered by dotsum's rule (``docs/design.md``), so ``x @ w`` of ``(8, 512)`` by ``(512, 64)``
+reads ``ak,kc->ac``.
 """
 
 from __future__ import annotations
