@@ -77,7 +77,8 @@ MODULE_TESTS = {  # the tests that guard each module, first (each list a few qui
     "_plan.py": [*_PLANS, "tests/test_devices.py", "tests/test_inspect.py"],
     "_lettering.py": _PLANS, "_einsum.py": [*_PLANS, "tests/test_numpy.py"],
     "_products.py": ["tests/test_numpy.py", *_PLANS], "numpy.py": ["tests/test_numpy.py", *_PLANS],
-    "lax.py": ["tests/test_numpy.py", "tests/test_fuzz_jax.py", *_PLANS],
+    "lax.py": ["tests/test_accelerator_values.py", "tests/test_numpy.py",
+               "tests/test_fuzz_jax.py", *_PLANS],
 }
 RESULTS = ROOT / "tools" / "mutation-results.json"
 
