@@ -5,13 +5,14 @@ A contraction row is ``B`` independent ``(M, K) x (K, N)`` products (``B``: the 
 ``M``/``N``: the free labels of each side, ``K``: the summed ones). The hardware runs it in
 whole tiles, so it pays for sizes rounded up:
 
-* **TPU** (v4, v5e, v5p: 128x128 MXUs; v6e, TPU7x: 256x256): the MXU multiplies an
-  ``(8, W) x (W, W)`` block at a time (``W`` its width): ``K`` and one free side are rounded up
-  to ``W``, the other (streamed through in rows of 8 sublanes) to 8; XLA picks the side to
-  stream, and so do we, the cheaper one. In HBM every array's two minor dimensions are stored
-  in ``(8, 128)`` tiles, so its bytes are rounded up likewise. Sources: Google's Cloud TPU
-  system architecture page (MXU sizes per generation: 128x128 up to v5p, 256x256 on v6e) and
-  TPU7x page, the Cloud TPU performance guide ("Tensor dimensions": sizes rounded up to
+* **TPU** (v4, v5e, v5p: 128x128 MXUs; v6e, TPU7x: 256x256): the MXU multiplies an ``(8, W) x
+  (W, W)`` block at a time (``W`` its width): ``K`` and one free side are rounded up to ``W``,
+  the other (streamed through in rows of 8 sublanes) to 8; XLA picks the side to stream, and so
+  do we, the cheaper one. In HBM every array's two minor dimensions are stored in ``(8, 128)``
+  tiles, so its bytes are rounded up likewise (on the last two axes as the row writes them: XLA
+  may lay an intermediate out otherwise, so padded bytes are an upper bound). Sources: Google's
+  Cloud TPU system architecture page (MXU sizes per generation: 128x128 up to v5p, 256x256 on
+  v6e) and TPU7x page, the Cloud TPU performance guide ("Tensor dimensions": sizes rounded up to
   multiples of 8 and 128), and "How to Think About TPUs" in JAX's scaling book (the MXU's
   ``bf16[8, 128] @ bf16[128, 128]`` step).
 * **NVIDIA** tensor cores: ``M``, ``N`` and ``K`` rounded up to 16 bytes of the operand dtype
