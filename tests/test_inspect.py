@@ -493,3 +493,18 @@ def test_symbolic_shares_are_priced_in_python_integers():
     x, w = spec(b, 128, 512), spec(512, 512)
     report = dotsum.inspect(lambda x, w: (x @ w, x[:, :, :64] @ w[:64]), x, w)
     assert [f"{report.share(r):.1%}" for r in report.rows] == ["88.9%", "11.1%"]
+
+
+def test_a_plans_scope_is_the_same_in_every_process():
+    """The scope is in every HLO op's name: the processes of a multi-process program must name
+    it alike (Python's hash salts strings per process; with it, a cross-process all-reduce hung
+    on JAX 0.12.1)."""
+    import os
+    import subprocess
+
+    code = ("from dotsum import ops; from dotsum._origin import scope; "
+            "print(scope(ops.einsum.plan('bqhd,bkhd->bhqk', (2, 4, 2, 8), (2, 4, 2, 8))))")
+    names = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONHASHSEED=seed), check=True).stdout
+             for seed in ("1", "2")}
+    assert len(names) == 1 and names.pop().startswith("ops.einsum[bqhd,bkhd->bhqk]#")

@@ -4,13 +4,15 @@ Each executor runs under a name scope that names its op, its subscripts and its 
 fingerprint: ``ops.matmul[ak,kc->ac]#5f3a09c2d1e4``. The scope travels with every equation the
 executor traces (into the jaxpr, through ``vmap``, into a gradient's ``transpose(...)``) and
 into the HLO's ``op_name`` metadata, so :func:`dotsum.inspect` reads a row's op and plan from
-the row itself, whatever ran before. The fingerprint is the plan's value hash; the plans alive
-are found by it in a weak table (filled when a plan is made or traced), so inspecting holds no
-plan alive, and a plan equal by value to the one traced (rebuilt after a cache clear) is found.
+the row itself, whatever ran before. The fingerprint is a digest of the plan's value; the plans
+alive are found by it in a weak table (filled when a plan is made or traced), so inspecting
+holds no plan alive, and a plan equal by value to the one traced (rebuilt after a cache clear)
+is found.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import weakref
 from typing import TYPE_CHECKING
@@ -25,8 +27,11 @@ _SCOPE = re.compile(r"([A-Za-z_][\w.]*(?:\[legacy\])?)\[([A-Za-z,.>-]*)\]#([0-9a
 
 
 def fingerprint(plan: Plan) -> str:
-    """Twelve hex digits of the plan's value hash (equal plans, equal fingerprints)."""
-    return format(hash(plan) & 0xFFFFFFFFFFFF, "012x")
+    """Twelve hex digits of a digest of the plan's value (equal plans, equal fingerprints). Not
+    Python's ``hash``, which salts strings per process: the scope is in every HLO op's name, and
+    the processes of a multi-process program must compile the same program (with per-process
+    names, a cross-process all-reduce hung on JAX 0.12.1)."""
+    return hashlib.blake2b(repr(plan).encode(), digest_size=6).hexdigest()
 
 
 def scope(plan: Plan) -> str:
