@@ -27,9 +27,9 @@ def test_kept_verdicts_are_on_listed_mutants_and_none_survived():
     listed = {(m[0], m[3]) for m in MUTANTS}
     assert results and all((r["module"], r["mutant"]) in listed for r in results)
     assert [r["mutant"] for r in results if r["verdict"] == "SURVIVED"] == []
-    for r in results:
-        assert (r["verdict"] == "equivalent") == (r["mutant"] in EQUIVALENT) or (
-            r["verdict"] == "killed"), r
+    for r in results:  # "equivalent" only where tools/mutants.py explains why
+        assert r["verdict"] in ("killed", "equivalent"), r
+        assert r["verdict"] != "equivalent" or r["mutant"] in EQUIVALENT, r
 
 
 def test_readme_quotes_the_scripts_summary():

@@ -22,7 +22,7 @@ import functools
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import jax
 import jax.numpy as jnp
@@ -181,33 +181,34 @@ class Op:
                    preferred if type(preferred) in _ATOMS else freeze(preferred))
         except Unkeyable:
             plan = self.plan(tuple(a.shape for a in arrays), static, precision, preferred)
-            return self._dispatch(executor(plan), arrays)
-        fn = self._calls.data.get(key)
-        if fn is None:
-            plan = self.plan(tuple(a.shape for a in arrays), static, precision, preferred)
-            fn = self._calls.put(key, executor(plan))
-        return self._dispatch(fn, arrays)
-
-    def _dispatch(self, fn: Callable[..., jax.Array], arrays: Sequence[Any]) -> jax.Array:
-        """``fn(*arrays)``; what JAX refuses when it dispatches (operands committed to
-        different devices) is re-raised as the same kind, named for the op, with every
-        operand's shape (JAX's message names dotsum's executor, a ``functools.partial``)."""
-        try:
+            fn = executor(plan)
+        else:
+            fn = self._calls.data.get(key)
+            if fn is None:
+                plan = self.plan(tuple(a.shape for a in arrays), static, precision, preferred)
+                fn = self._calls.put(key, executor(plan))
+        try:  # no frame of ours between the call and JAX's dispatch: a try costs nothing
             return fn(*arrays)
         except (ValueError, TypeError) as e:
-            message = str(e).strip()
-            if message.startswith(f"{self.name}:"):
-                raise
-            shapes = {self._arg_name(i): a.shape for i, a in enumerate(arrays)}
-            if "incompatible devices" in message:
-                where = ", ".join(f"{self._arg_name(i)} on {_devices(a)}"
-                                  for i, a in enumerate(arrays))
-                problem = (f"the operands are committed to different devices ({where}); "
-                           "jax.device_put them onto one first")
-            else:
-                problem = message.splitlines()[0] if message else type(e).__name__
-            fail(self.name, problem, shapes, kind=TypeError if isinstance(e, TypeError)
-                 and not isinstance(e, ValueError) else ValueError)
+            self._refused(e, arrays)
+
+    def _refused(self, e: Exception, arrays: Sequence[Any]) -> NoReturn:
+        """What JAX refused when it dispatched ``arrays`` (operands committed to different
+        devices), re-raised as the same kind, named for the op, with every operand's shape
+        (JAX's message names dotsum's executor, a ``functools.partial``)."""
+        message = str(e).strip()
+        if message.startswith(f"{self.name}:"):
+            raise e
+        shapes = {self._arg_name(i): a.shape for i, a in enumerate(arrays)}
+        if "incompatible devices" in message:
+            where = ", ".join(f"{self._arg_name(i)} on {_devices(a)}"
+                              for i, a in enumerate(arrays))
+            problem = (f"the operands are committed to different devices ({where}); "
+                       "jax.device_put them onto one first")
+        else:
+            problem = message.splitlines()[0] if message else type(e).__name__
+        fail(self.name, problem, shapes, kind=TypeError if isinstance(e, TypeError)
+             and not isinstance(e, ValueError) else ValueError)
 
     def fast2(self, x: Any, y: Any, static: tuple = ()) -> jax.Array:
         """The hot path of a two-operand call whose public function has checked (by identity)

@@ -367,6 +367,7 @@ def _execute(plan: Plan, low: Lowering, dtype, preferred, *arrays: jax.Array) ->
 
 @functools.lru_cache(maxsize=EXECUTOR_CACHE_SIZE)
 def executor(plan: Plan):
-    """The plan's jitted executor, built once per plan. ``inline=True`` makes a call traced inside
-    a user's ``jax.jit`` appear as the bare contraction in their jaxpr, not as a nested call."""
+    """The plan's jitted executor, built once per plan. Inlined while tracing (``_jax.INLINE``),
+    a call inside a user's ``jax.jit`` appears as the bare contraction in their jaxpr, not as a
+    nested call."""
     return jax.jit(functools.partial(run, plan), inline=INLINE)
